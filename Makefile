@@ -1,0 +1,42 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench setup db demo clean messages
+
+$(STAMP): requirements.lock
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+db: setup
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput -v 0
+
+demo: db
+	$(BIN)/python manage.py load_demo
+
+run: demo
+	$(BIN)/python manage.py demo_accounts
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+messages: setup
+	cd baosong && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --no-obsolete && ../$(BIN)/python ../manage.py compilemessages -l zh_Hans
+
+clean:
+	rm -rf $(VENV) var

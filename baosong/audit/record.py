@@ -1,0 +1,45 @@
+"""The one way to write an audit event."""
+
+from typing import Any, Protocol
+
+from baosong.audit.models import Event
+
+
+class _Actor(Protocol):
+    pk: Any
+
+    def get_username(self) -> str: ...
+
+
+class _Audited(Protocol):
+    pk: Any
+
+
+def record(
+    action: str,
+    *,
+    actor: _Actor | None,
+    role: str = "",
+    ip: str | None = None,
+    obj: _Audited | None = None,
+    object_type: str = "",
+    object_repr: str = "",
+    unit_path: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    login: str = "",
+) -> Event:
+    """Append one event; callers run it inside the transaction of the change it records."""
+    return Event.objects.create(
+        action=action,
+        actor=actor if actor is not None and actor.pk is not None else None,
+        actor_login=login or (actor.get_username() if actor is not None else "system"),
+        actor_role=role[:80],
+        ip=ip,
+        object_type=object_type or (type(obj).__name__.lower() if obj is not None else ""),
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
+        unit_path=unit_path,
+        before=before,
+        after=after,
+    )

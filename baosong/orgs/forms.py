@@ -1,0 +1,126 @@
+"""Input forms: types and required fields here; domain rules live in workflow.py."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from baosong.orgs.models import Level, PlatformRole, Role, Unit
+
+
+def apply_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Put a workflow ValidationError on the form: on its field when the form has one."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field if field in form.fields else None
+            for error in errors:
+                form.add_error(target, error)
+    else:
+        form.add_error(None, exc)
+
+
+class UnitForm(forms.Form):
+    code = forms.CharField(label="单位编码", max_length=32)
+    name = forms.CharField(label="单位全称", max_length=120)
+    short_name = forms.CharField(label="单位简称", max_length=40)
+    level = forms.ChoiceField(label="层级", choices=Level.choices)
+    sort_order = forms.IntegerField(label="排序", initial=0, min_value=-9999, max_value=9999)
+
+
+class MoveForm(forms.Form):
+    new_parent = forms.ModelChoiceField(label="新的上级单位", queryset=Unit.objects.none())
+
+    def __init__(self, *args: object, parents: "forms.models.QuerySet[Unit]", **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["new_parent"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = parents
+        field.label_from_instance = lambda unit: (
+            f"{'　' * unit.depth}{unit.short_name}（{unit.code}）"
+        )  # type: ignore[method-assign]
+
+
+class PersonForm(forms.Form):
+    username = forms.CharField(label="登录名", max_length=64)
+    real_name = forms.CharField(label="姓名", max_length=40)
+    mobile = forms.CharField(label="手机", max_length=11, required=False)
+    email = forms.EmailField(label="邮箱", required=False)
+
+
+class PersonEditForm(forms.Form):
+    real_name = forms.CharField(label="姓名", max_length=40)
+    mobile = forms.CharField(label="手机", max_length=11, required=False)
+    email = forms.EmailField(label="邮箱", required=False)
+
+
+class MembershipForm(forms.Form):
+    unit = forms.ModelChoiceField(label="单位", queryset=Unit.objects.none())
+    role = forms.ChoiceField(label="角色", choices=Role.choices)
+    start = forms.DateField(
+        label="起始日期", widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+    )
+    end = forms.DateField(
+        label="终止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: object, units: "forms.models.QuerySet[Unit]", **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["unit"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = units
+        field.label_from_instance = lambda unit: (
+            f"{'　' * unit.depth}{unit.short_name}（{unit.code}）"
+        )  # type: ignore[method-assign]
+
+
+class NewPersonForm(PersonForm, MembershipForm):
+    pass
+
+
+class EndMembershipForm(forms.Form):
+    end = forms.DateField(
+        label="终止日期", widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+    )
+
+
+class PlatformRoleForm(forms.Form):
+    platform_role = forms.ChoiceField(
+        label="平台角色", choices=PlatformRole.choices, required=False
+    )
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(label="原密码", widget=forms.PasswordInput)
+    new_password = forms.CharField(label="新密码", widget=forms.PasswordInput)
+    new_password2 = forms.CharField(label="再次输入新密码", widget=forms.PasswordInput)
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        if data.get("new_password") and data.get("new_password") != data.get("new_password2"):
+            raise ValidationError({"new_password2": "两次输入的新密码不一致。"})
+        return data
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label="令牌名称", max_length=60)
+
+
+class UnitFilterForm(forms.Form):
+    q = forms.CharField(label="关键字", required=False)
+
+
+class PersonFilterForm(forms.Form):
+    q = forms.CharField(label="姓名/登录名/手机", required=False)
+    unit = forms.ModelChoiceField(label="单位", queryset=Unit.objects.none(), required=False)
+    role = forms.ChoiceField(
+        label="角色", choices=[("", "全部角色"), *Role.choices], required=False
+    )
+    active = forms.ChoiceField(
+        label="状态", choices=[("", "全部"), ("1", "启用"), ("0", "停用")], required=False
+    )
+
+    def __init__(self, *args: object, units: "forms.models.QuerySet[Unit]", **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["unit"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = units
+        field.label_from_instance = lambda unit: f"{'　' * unit.depth}{unit.short_name}"  # type: ignore[method-assign]
