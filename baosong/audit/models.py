@@ -7,6 +7,45 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+# What each action means, in the words users read in the log.
+ACTION_LABELS: dict[str, str] = {
+    "auth.login": "登录成功",
+    "auth.login_failed": "登录失败",
+    "auth.logout": "退出登录",
+    "auth.lockout": "账号锁定",
+    "unit.create": "新建单位",
+    "unit.update": "修改单位",
+    "unit.move": "移动单位",
+    "unit.deactivate": "停用单位",
+    "unit.reactivate": "启用单位",
+    "person.create": "新建人员",
+    "person.update": "修改人员",
+    "person.deactivate": "停用账号",
+    "person.reactivate": "启用账号",
+    "person.password_reset": "重置密码",
+    "person.password_change": "修改密码",
+    "person.platform_role": "分配平台角色",
+    "membership.create": "添加任职",
+    "membership.end": "结束任职",
+    "token.create": "生成 API 令牌",
+    "token.revoke": "撤销 API 令牌",
+    "register.import": "导入台账",
+    "register.export": "导出台账",
+    "audit.export": "导出审计日志",
+}
+
+AUDIT_ADMIN = "audit_admin"
+
+
+def can_read_audit(user: object) -> bool:
+    """Only the audit admin (审计管理员) reads the audit log."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and getattr(user, "platform_role", "") == AUDIT_ADMIN
+    )
+
+
 class EventQuerySet(models.QuerySet["Event"]):
     def update(self, **kwargs: Any) -> int:
         raise PermissionError("audit events are append-only")
@@ -48,6 +87,10 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_login} {self.action} {self.object_repr}"
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

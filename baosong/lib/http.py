@@ -1,6 +1,6 @@
 """Tiny request helpers shared by views and the API."""
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -16,3 +16,16 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def attachment(content: bytes, filename: str, content_type: str = XLSX) -> HttpResponse:
+    """A download with the original (Chinese) file name per RFC 6266 and no sniffing."""
+    from django.utils.http import content_disposition_header
+
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

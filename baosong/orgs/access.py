@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from baosong.audit import models as audit_models
 from baosong.orgs.models import Membership, PlatformRole, Role, Unit, User
 
 
@@ -203,4 +204,4 @@ def can_set_platform_roles(user: User) -> bool:
 
 
 def can_read_audit(user: User) -> bool:
-    return _is(user, PlatformRole.AUDIT_ADMIN)
+    return audit_models.can_read_audit(user)

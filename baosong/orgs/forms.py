@@ -56,10 +56,10 @@ class MembershipForm(forms.Form):
     unit = forms.ModelChoiceField(label="单位", queryset=Unit.objects.none())
     role = forms.ChoiceField(label="角色", choices=Role.choices)
     start = forms.DateField(
-        label="起始日期", widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+        label="起始日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), initial=timezone.localdate
     )
     end = forms.DateField(
-        label="终止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="终止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
     def __init__(self, *args: object, units: "forms.models.QuerySet[Unit]", **kwargs: object):
@@ -78,7 +78,7 @@ class NewPersonForm(PersonForm, MembershipForm):
 
 class EndMembershipForm(forms.Form):
     end = forms.DateField(
-        label="终止日期", widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+        label="终止日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), initial=timezone.localdate
     )
 
 

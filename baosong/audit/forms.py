@@ -1,0 +1,25 @@
+from django import forms
+
+from baosong.audit.models import ACTION_LABELS
+
+
+class EventFilterForm(forms.Form):
+    actor = forms.CharField(label="操作人登录名", required=False, max_length=150)
+    unit = forms.ChoiceField(label="单位", required=False)
+    action = forms.ChoiceField(
+        label="操作",
+        required=False,
+        choices=[("", "全部操作"), *sorted(ACTION_LABELS.items(), key=lambda kv: kv[0])],
+    )
+    start = forms.DateField(
+        label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args: object, units: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["unit"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "全部单位"), *units]
