@@ -128,9 +128,11 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sessions: 30 minutes idle (refreshed on every request), 12 hours absolute (middleware).
+# Sessions: 30 minutes idle, 12 hours absolute (SessionLimitsMiddleware refreshes the idle clock at
+# most once a minute, so reading pages does not turn every request into a database write).
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_IDLE_SECONDS = 30 * 60
+SESSION_TOUCH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
@@ -146,6 +148,8 @@ AXES_LOCKOUT_CALLABLE = "baosong.orgs.views_auth.locked_out"
 AXES_CLIENT_IP_CALLABLE = "baosong.lib.http.client_ip"
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
+# Sign-ins are recorded in Baosong's own audit trail; axes keeps only the failure counters.
+AXES_DISABLE_ACCESS_LOG = True
 
 # HTTPS flags follow BAOSONG_HTTPS (see docs/deploy.md).
 SECURE_SSL_REDIRECT = HTTPS

@@ -1,21 +1,26 @@
 from django import forms
 
 from baosong.audit.models import ACTION_LABELS
+from baosong.lib.widgets import FastSelect
 
 
 class EventFilterForm(forms.Form):
     actor = forms.CharField(label="操作人登录名", required=False, max_length=150)
-    unit = forms.ChoiceField(label="单位", required=False)
+    unit = forms.ChoiceField(label="单位", required=False, widget=FastSelect)
     action = forms.ChoiceField(
         label="操作",
         required=False,
         choices=[("", "全部操作"), *sorted(ACTION_LABELS.items(), key=lambda kv: kv[0])],
     )
     start = forms.DateField(
-        label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="起始日期",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end = forms.DateField(
-        label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="截止日期",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args: object, units: list[tuple[str, str]], **kwargs: object) -> None:

@@ -6,13 +6,13 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
 # What each action means, in the words users read in the log.
 ACTION_LABELS: dict[str, str] = {
     "auth.login": "登录成功",
     "auth.login_failed": "登录失败",
     "auth.logout": "退出登录",
     "auth.lockout": "账号锁定",
+    "auth.unlock": "解除锁定",
     "unit.create": "新建单位",
     "unit.update": "修改单位",
     "unit.move": "移动单位",
@@ -88,10 +88,6 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_login} {self.action} {self.object_repr}"
 
-    @property
-    def action_label(self) -> str:
-        return ACTION_LABELS.get(self.action, self.action)
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise PermissionError("audit events are append-only")
@@ -99,3 +95,7 @@ class Event(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("audit events are append-only")
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)

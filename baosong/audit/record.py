@@ -5,12 +5,6 @@ from typing import Any, Protocol
 from baosong.audit.models import Event
 
 
-class _Actor(Protocol):
-    pk: Any
-
-    def get_username(self) -> str: ...
-
-
 class _Audited(Protocol):
     pk: Any
 
@@ -18,7 +12,7 @@ class _Audited(Protocol):
 def record(
     action: str,
     *,
-    actor: _Actor | None,
+    actor: Any,
     role: str = "",
     ip: str | None = None,
     obj: _Audited | None = None,
@@ -29,7 +23,10 @@ def record(
     after: dict[str, Any] | None = None,
     login: str = "",
 ) -> Event:
-    """Append one event; callers run it inside the transaction of the change it records."""
+    """Append one event; callers run it inside the transaction of the change it records.
+
+    `actor` is the signed-in user (anything with pk and get_username), or None for the platform.
+    """
     return Event.objects.create(
         action=action,
         actor=actor if actor is not None and actor.pk is not None else None,

@@ -58,18 +58,35 @@ def event_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
-    template = "audit/event_list.html#rows" if request.headers.get("HX-Request") else "audit/event_list.html"
+    template = (
+        "audit/event_list.html#rows"
+        if request.headers.get("HX-Request")
+        else "audit/event_list.html"
+    )
     return render(request, template, context)
 
 
 @require_GET
 def event_export(request: HttpRequest) -> HttpResponse:
-    form, events = _filtered(request)
+    _form, events = _filtered(request)
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = "审计日志"
-    headers = ["时间", "操作人", "角色", "来源IP", "操作", "操作代码", "对象类型", "对象ID", "对象", "单位路径", "变更前", "变更后"]
+    headers = [
+        "时间",
+        "操作人",
+        "角色",
+        "来源IP",
+        "操作",
+        "操作代码",
+        "对象类型",
+        "对象ID",
+        "对象",
+        "单位路径",
+        "变更前",
+        "变更后",
+    ]
     ws.append(headers)
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -92,9 +109,18 @@ def event_export(request: HttpRequest) -> HttpResponse:
             ]
         )
     ws.freeze_panes = "A2"
-    for column, width in zip("ABCDEFGHIJKL", [22, 16, 22, 16, 14, 22, 12, 10, 30, 16, 40, 40], strict=True):
+    for column, width in zip(
+        "ABCDEFGHIJKL", [22, 16, 22, 16, 14, 22, 12, 10, 30, 16, 40, 40], strict=True
+    ):
         ws.column_dimensions[column].width = width
-    record("audit.export", actor=request.user, role="audit_admin", ip=client_ip(request), object_type="event", object_repr=request.GET.urlencode()[:200])  # type: ignore[arg-type]
+    record(
+        "audit.export",
+        actor=request.user,
+        role="audit_admin",
+        ip=client_ip(request),
+        object_type="event",
+        object_repr=request.GET.urlencode()[:200],
+    )
     filename = f"审计日志-{timezone.localdate():%Y%m%d}.xlsx"
     return attachment(workbook_bytes(wb), filename)
 

@@ -19,7 +19,9 @@ def _ip(request: HttpRequest | None) -> str | None:
 
 @receiver(user_logged_in)
 def _logged_in(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
-    request.session["login_at"] = int(timezone.now().timestamp())
+    now = int(timezone.now().timestamp())
+    request.session["login_at"] = now
+    request.session["seen_at"] = now
     record("auth.login", actor=user, role=user.platform_role, ip=_ip(request), obj=user)
 
 

@@ -1,10 +1,23 @@
 """Input forms: types and required fields here; domain rules live in workflow.py."""
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from baosong.lib.widgets import FastSelect
 from baosong.orgs.models import Level, PlatformRole, Role, Unit
+
+
+class UnitChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """Units indented by depth, with their code, in tree order."""
+
+    widget = FastSelect
+
+    def label_from_instance(self, obj: Unit) -> str:
+        return f"{'　' * obj.depth}{obj.short_name}（{obj.code}）"
 
 
 def apply_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -27,16 +40,13 @@ class UnitForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    new_parent = forms.ModelChoiceField(label="新的上级单位", queryset=Unit.objects.none())
+    new_parent = UnitChoiceField(label="新的上级单位", queryset=Unit.objects.none())
 
-    def __init__(self, *args: object, parents: "forms.models.QuerySet[Unit]", **kwargs: object):
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, parents: QuerySet[Unit], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         field = self.fields["new_parent"]
-        assert isinstance(field, forms.ModelChoiceField)
+        assert isinstance(field, UnitChoiceField)
         field.queryset = parents
-        field.label_from_instance = lambda unit: (
-            f"{'　' * unit.depth}{unit.short_name}（{unit.code}）"
-        )  # type: ignore[method-assign]
 
 
 class PersonForm(forms.Form):
@@ -53,23 +63,24 @@ class PersonEditForm(forms.Form):
 
 
 class MembershipForm(forms.Form):
-    unit = forms.ModelChoiceField(label="单位", queryset=Unit.objects.none())
+    unit = UnitChoiceField(label="单位", queryset=Unit.objects.none())
     role = forms.ChoiceField(label="角色", choices=Role.choices)
     start = forms.DateField(
-        label="起始日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), initial=timezone.localdate
+        label="起始日期",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        initial=timezone.localdate,
     )
     end = forms.DateField(
-        label="终止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="终止日期",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
-    def __init__(self, *args: object, units: "forms.models.QuerySet[Unit]", **kwargs: object):
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         field = self.fields["unit"]
-        assert isinstance(field, forms.ModelChoiceField)
+        assert isinstance(field, UnitChoiceField)
         field.queryset = units
-        field.label_from_instance = lambda unit: (
-            f"{'　' * unit.depth}{unit.short_name}（{unit.code}）"
-        )  # type: ignore[method-assign]
 
 
 class NewPersonForm(PersonForm, MembershipForm):
@@ -78,7 +89,9 @@ class NewPersonForm(PersonForm, MembershipForm):
 
 class EndMembershipForm(forms.Form):
     end = forms.DateField(
-        label="终止日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), initial=timezone.localdate
+        label="终止日期",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        initial=timezone.localdate,
     )
 
 
@@ -110,7 +123,7 @@ class UnitFilterForm(forms.Form):
 
 class PersonFilterForm(forms.Form):
     q = forms.CharField(label="姓名/登录名/手机", required=False)
-    unit = forms.ModelChoiceField(label="单位", queryset=Unit.objects.none(), required=False)
+    unit = UnitChoiceField(label="单位", queryset=Unit.objects.none(), required=False)
     role = forms.ChoiceField(
         label="角色", choices=[("", "全部角色"), *Role.choices], required=False
     )
@@ -118,9 +131,8 @@ class PersonFilterForm(forms.Form):
         label="状态", choices=[("", "全部"), ("1", "启用"), ("0", "停用")], required=False
     )
 
-    def __init__(self, *args: object, units: "forms.models.QuerySet[Unit]", **kwargs: object):
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         field = self.fields["unit"]
-        assert isinstance(field, forms.ModelChoiceField)
+        assert isinstance(field, UnitChoiceField)
         field.queryset = units
-        field.label_from_instance = lambda unit: f"{'　' * unit.depth}{unit.short_name}"  # type: ignore[method-assign]

@@ -138,7 +138,7 @@ class User(AbstractBaseUser):
     must_change_password = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "username"
     REQUIRED_FIELDS: ClassVar[list[str]] = ["real_name"]
@@ -147,6 +147,7 @@ class User(AbstractBaseUser):
         ordering = ["username"]
         verbose_name = _("人员")
         verbose_name_plural = _("人员")
+        indexes = [models.Index(fields=["real_name", "username"])]
         constraints = [
             models.CheckConstraint(
                 condition=Q(platform_role__in=[c.value for c in PlatformRole]),

@@ -2,9 +2,16 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from baosong.orgs.models import Membership, Unit
+
+# Levels of the tree rendered at once; deeper branches load when opened (htmx), so a province of
+# two thousand units renders as fast as a county.
+TREE_EAGER_LEVELS = 3
 
 
 @dataclass
@@ -13,24 +20,64 @@ class TreeNode:
     children: list["TreeNode"] = field(default_factory=list)
     members: int = 0
     manageable: bool = False
+    lazy: bool = False
 
 
-def build_tree(units: QuerySet[Unit], manageable_paths: list[str] | None = None) -> list[TreeNode]:
-    """Nest units (one query) by parent, siblings ordered by sort order then code."""
-    rows = list(
-        units.annotate(
-            current_members=Count(
-                "memberships",
-                filter=Q(memberships__end__isnull=True),
-            )
-        ).order_by("depth", "sort_order", "code")
+def _annotated(units: QuerySet[Unit]) -> QuerySet[Unit]:
+    members = (
+        Membership.objects.current()
+        .filter(unit=OuterRef("pk"))
+        .values("unit")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
-    nodes = {unit.pk: TreeNode(unit=unit, members=unit.current_members) for unit in rows}  # type: ignore[attr-defined]
+    return units.annotate(
+        current_members=Coalesce(Subquery(members, output_field=IntegerField()), 0),
+        has_children=Exists(Unit.objects.filter(parent=OuterRef("pk"))),
+    ).order_by("depth", "sort_order", "code")
+
+
+def build_tree(
+    units: QuerySet[Unit],
+    manageable_paths: list[str] | None = None,
+    eager_levels: int = TREE_EAGER_LEVELS,
+) -> list[TreeNode]:
+    """Nest the visible units (one query) by parent, siblings ordered by sort order then code.
+
+    Only the top `eager_levels` levels below the shallowest visible unit are loaded; nodes at the
+    edge that have children are marked lazy."""
+    top = units.order_by("depth").values_list("depth", flat=True).first()
+    if top is None:
+        return []
+    rows = list(_annotated(units.filter(depth__lt=top + eager_levels)))
+    return _nest(rows, manageable_paths, edge_depth=top + eager_levels - 1)
+
+
+def children_nodes(
+    units: QuerySet[Unit], parent: Unit, manageable_paths: list[str] | None
+) -> list[TreeNode]:
+    """The visible children of one unit, each lazy if it has children of its own."""
+    rows = list(_annotated(units.filter(parent=parent)))
+    return _nest(rows, manageable_paths, edge_depth=parent.depth + 1, roots_ok=True)
+
+
+def _nest(
+    rows: list[Unit],
+    manageable_paths: list[str] | None,
+    edge_depth: int,
+    roots_ok: bool = False,
+) -> list[TreeNode]:
+    nodes = {
+        unit.pk: TreeNode(unit=unit, members=unit.current_members)  # type: ignore[attr-defined]
+        for unit in rows
+    }
     roots: list[TreeNode] = []
     for node in nodes.values():
+        unit = node.unit
         if manageable_paths is not None:
-            node.manageable = any(node.unit.path.startswith(p) for p in manageable_paths)
-        parent = nodes.get(node.unit.parent_id) if node.unit.parent_id else None
+            node.manageable = any(unit.path.startswith(p) for p in manageable_paths)
+        node.lazy = unit.depth >= edge_depth and bool(unit.has_children)  # type: ignore[attr-defined]
+        parent = nodes.get(unit.parent_id) if unit.parent_id else None
         if parent is None:
             roots.append(node)
         else:
@@ -45,3 +92,15 @@ def current_memberships_of(unit: Unit) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("role", "user__real_name")
     )
+
+
+def is_locked_out(person_username: str) -> bool:
+    """Whether sign-in is currently locked for this login name (django-axes attempts)."""
+    from axes.models import AccessAttempt
+
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    return AccessAttempt.objects.filter(
+        username=person_username,
+        attempt_time__gte=since,
+        failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+    ).exists()

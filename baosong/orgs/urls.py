@@ -6,6 +6,7 @@ urlpatterns = [
     path("units/", views.unit_tree, name="unit_tree"),
     path("units/new/", views.unit_create, name="unit_create_root"),
     path("units/<int:pk>/", views.unit_detail, name="unit_detail"),
+    path("units/<int:pk>/children/", views.unit_children, name="unit_children"),
     path("units/<int:pk>/new/", views.unit_create, name="unit_create"),
     path("units/<int:pk>/edit/", views.unit_edit, name="unit_edit"),
     path("units/<int:pk>/move/", views.unit_move, name="unit_move"),
@@ -20,6 +21,7 @@ urlpatterns = [
     path(
         "people/<int:pk>/reset-password/", views.person_reset_password, name="person_reset_password"
     ),
+    path("people/<int:pk>/unlock/", views.person_unlock, name="person_unlock"),
     path("people/<int:pk>/platform-role/", views.person_platform_role, name="person_platform_role"),
     path("people/<int:pk>/memberships/new/", views.membership_create, name="membership_create"),
     path("memberships/<int:pk>/end/", views.membership_end, name="membership_end"),

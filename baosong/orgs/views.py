@@ -24,7 +24,12 @@ from baosong.orgs.forms import (
     apply_errors,
 )
 from baosong.orgs.models import Membership, PlatformRole, Role, Unit, User
-from baosong.orgs.selectors import build_tree, current_memberships_of
+from baosong.orgs.selectors import (
+    build_tree,
+    children_nodes,
+    current_memberships_of,
+    is_locked_out,
+)
 
 
 def _user(request: HttpRequest) -> User:
@@ -53,10 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     context: dict[str, object] = {"memberships": memberships, "roles": scope.roles}
     if scope.admin_paths or user.platform_role == PlatformRole.SYSTEM_ADMIN:
-        manage_paths = (
-            ["/"] if user.platform_role == PlatformRole.SYSTEM_ADMIN else scope.admin_paths
-        )
-        context["tree"] = build_tree(access.manageable_units(user), manage_paths)
+        context["tree"] = build_tree(access.manageable_units(user), _manage_paths(user))
     if user.platform_role == PlatformRole.SECURITY_ADMIN:
         context["people_total"] = User.objects.count()
         context["people_inactive"] = User.objects.filter(is_active=False).count()
@@ -77,11 +79,6 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not access.can_browse_units(user):
         raise PermissionDenied
-    manage_paths = (
-        ["/"]
-        if user.platform_role == PlatformRole.SYSTEM_ADMIN
-        else access.scope_for(user).admin_paths
-    )
     units = access.visible_units(user)
     q = request.GET.get("q", "").strip()
     matches: list[Unit] = []
@@ -92,12 +89,27 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
             .order_by("path")[:50]
         )
     context = {
-        "tree": build_tree(units, manage_paths),
+        "tree": build_tree(units, _manage_paths(user)),
         "q": q,
         "matches": matches,
         "can_create_root": user.platform_role == PlatformRole.SYSTEM_ADMIN,
     }
     return render(request, "orgs/unit_tree.html", context)
+
+
+@require_GET
+def unit_children(request: HttpRequest, pk: int) -> HttpResponse:
+    """The next level of the tree under one unit (loaded by htmx when a branch opens)."""
+    user = _user(request)
+    unit = access.get_unit_for(user, pk)
+    nodes = children_nodes(access.visible_units(user), unit, _manage_paths(user))
+    return render(request, "orgs/_tree.html", {"nodes": nodes})
+
+
+def _manage_paths(user: User) -> list[str]:
+    if user.platform_role == PlatformRole.SYSTEM_ADMIN:
+        return ["/"]
+    return access.scope_for(user).admin_paths
 
 
 @require_GET
@@ -232,17 +244,19 @@ def person_list(request: HttpRequest) -> HttpResponse:
             people = people.filter(
                 Q(real_name__icontains=q) | Q(username__icontains=q) | Q(mobile__contains=q)
             )
-        if data["unit"] is not None:
-            people = people.filter(memberships__unit__path__startswith=data["unit"].path)
-        if data["role"]:
-            people = people.filter(memberships__role=data["role"])
+        if data["unit"] is not None or data["role"]:
+            # One membership must match both, so "editor in city A" means exactly that.
+            held = Membership.objects.all()
+            if data["unit"] is not None:
+                held = held.filter(unit__path__startswith=data["unit"].path)
+            if data["role"]:
+                held = held.filter(role=data["role"])
+            people = people.filter(pk__in=held.values("user_id"))
         if data["active"] in ("0", "1"):
             people = people.filter(is_active=data["active"] == "1")
     current = Membership.objects.current().select_related("unit").order_by("unit__path", "role")
-    people = (
-        people.distinct()
-        .order_by("real_name", "username")
-        .prefetch_related(Prefetch("memberships", queryset=current, to_attr="current_memberships"))
+    people = people.order_by("real_name", "username").prefetch_related(
+        Prefetch("memberships", queryset=current, to_attr="current_memberships")
     )
     page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -321,6 +335,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": can_manage,
         "can_set_platform_role": access.can_set_platform_roles(user) and person.pk != user.pk,
         "can_add_membership": bool(_grantable_units(user).exists()) and not person.platform_role,
+        "locked_out": is_locked_out(person.username),
         "platform_form": PlatformRoleForm(initial={"platform_role": person.platform_role}),
     }
     return render(request, "orgs/person_detail.html", context)
@@ -374,6 +389,15 @@ def person_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request, f"“{person.real_name}”的临时密码：{temporary}（首次登录须修改，仅显示一次）"
     )
+    return redirect("person_detail", pk=person.pk)
+
+
+@require_POST
+def person_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    person = access.get_person_for(user, pk, need="manage")
+    workflow.unlock_person(by=user, person=person, ip=client_ip(request))
+    messages.success(request, f"已解除“{person.real_name}”的登录锁定。")
     return redirect("person_detail", pk=person.pk)
 
 

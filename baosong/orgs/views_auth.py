@@ -40,7 +40,9 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
-def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+def locked_out(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
 
@@ -55,7 +57,9 @@ def _user(request: HttpRequest) -> User:
 def profile(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     context = {
-        "memberships": Membership.objects.filter(user=user).select_related("unit").order_by("-end", "unit__path"),
+        "memberships": Membership.objects.filter(user=user)
+        .select_related("unit")
+        .order_by("-end", "unit__path"),
         "tokens": ApiToken.objects.filter(user=user),
         "token_form": TokenForm(),
         "new_token": request.session.pop("new_token", None),
@@ -81,7 +85,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, user)
             messages.success(request, "密码已修改，其他设备上的登录已失效。")
             return redirect("profile")
-    return render(request, "orgs/password_change.html", {"form": form, "forced": user.must_change_password})
+    return render(
+        request, "orgs/password_change.html", {"form": form, "forced": user.must_change_password}
+    )
 
 
 @require_POST
@@ -90,7 +96,9 @@ def token_create(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if form.is_valid():
         try:
-            _token, raw = workflow.create_api_token(by=user, name=form.cleaned_data["name"], ip=client_ip(request))
+            _token, raw = workflow.create_api_token(
+                by=user, name=form.cleaned_data["name"], ip=client_ip(request)
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:

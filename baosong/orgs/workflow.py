@@ -59,11 +59,8 @@ def _check_level(parent: Unit | None, level: str) -> None:
     if parent.level == Level.INTERNAL:
         raise ValidationError({"level": "科室之下只能设科室。"})
     if LEVEL_RANK[level] <= LEVEL_RANK[parent.level]:
-        raise ValidationError(
-            {
-                "level": f"“{Level(level).label}”级单位不能隶属于“{parent.get_level_display()}”级单位。"
-            }
-        )
+        child, above = Level(level).label, parent.get_level_display()
+        raise ValidationError({"level": f"“{child}”级单位不能隶属于“{above}”级单位。"})
 
 
 def _check_unit_fields(code: str, name: str, short_name: str, exclude_pk: int | None) -> None:
@@ -72,7 +69,7 @@ def _check_unit_fields(code: str, name: str, short_name: str, exclude_pk: int | 
         code_validator(code)
     except ValidationError:
         errors["code"] = "单位编码只能包含字母、数字、下划线和连字符，最长 32 位。"
-    if not errors and Unit.objects.filter(code=code).exclude(pk=exclude_pk).exists():
+    if not errors and Unit.objects.filter(code=code).exclude(pk=exclude_pk or 0).exists():
         errors["code"] = f"单位编码“{code}”已被使用。"
     if not name.strip() or len(name) > 120:
         errors["name"] = "请填写单位全称（不超过 120 字）。"
@@ -149,7 +146,7 @@ def update_unit(
     ip: str | None = None,
 ) -> Unit:
     """Rename a unit, change its code, short name, order or level within the tree rules."""
-    unit = Unit.objects.select_for_update().select_related("parent").get(pk=unit.pk)
+    unit = Unit.objects.select_for_update(of=("self",)).select_related("parent").get(pk=unit.pk)
     role = _role_or_deny(by, access.unit_manager_role(by, unit) if by else None, "无权修改该单位。")
     before = unit.snapshot()
     code, name, short_name = code.strip(), name.strip(), short_name.strip()
@@ -189,7 +186,7 @@ def _check_level_against(child: Unit, parent_level: str) -> None:
 @transaction.atomic
 def move_unit(*, by: User | None, unit: Unit, new_parent: Unit, ip: str | None = None) -> Unit:
     """Re-home a unit and its whole subtree under a new parent, in one transaction."""
-    unit = Unit.objects.select_for_update().select_related("parent").get(pk=unit.pk)
+    unit = Unit.objects.select_for_update(of=("self",)).select_related("parent").get(pk=unit.pk)
     new_parent = Unit.objects.select_for_update().get(pk=new_parent.pk)
     role = _role_or_deny(
         by, access.unit_strict_manager_role(by, unit) if by else None, "无权移动该单位。"
@@ -228,7 +225,7 @@ def move_unit(*, by: User | None, unit: Unit, new_parent: Unit, ip: str | None =
 @transaction.atomic
 def deactivate_unit(*, by: User | None, unit: Unit, ip: str | None = None) -> Unit:
     """Deactivate a unit with no active child units and no current members; never delete it."""
-    unit = Unit.objects.select_for_update().select_related("parent").get(pk=unit.pk)
+    unit = Unit.objects.select_for_update(of=("self",)).select_related("parent").get(pk=unit.pk)
     role = _role_or_deny(
         by, access.unit_strict_manager_role(by, unit) if by else None, "无权停用该单位。"
     )
@@ -258,7 +255,7 @@ def deactivate_unit(*, by: User | None, unit: Unit, ip: str | None = None) -> Un
 
 @transaction.atomic
 def reactivate_unit(*, by: User | None, unit: Unit, ip: str | None = None) -> Unit:
-    unit = Unit.objects.select_for_update().select_related("parent").get(pk=unit.pk)
+    unit = Unit.objects.select_for_update(of=("self",)).select_related("parent").get(pk=unit.pk)
     role = _role_or_deny(
         by, access.unit_strict_manager_role(by, unit) if by else None, "无权启用该单位。"
     )
@@ -295,7 +292,7 @@ def _check_person_fields(
         errors["username"] = "登录名只能包含字母、数字、点、下划线和连字符，2 至 64 位。"
     if (
         "username" not in errors
-        and User.objects.filter(username__iexact=username).exclude(pk=exclude_pk).exists()
+        and User.objects.filter(username__iexact=username).exclude(pk=exclude_pk or 0).exists()
     ):
         errors["username"] = f"登录名“{username}”已被使用。"
     if not real_name.strip() or len(real_name) > 40:
@@ -460,6 +457,27 @@ def reset_password(*, by: User | None, person: User, ip: str | None = None) -> s
         unit_path=_unit_for_person(by, person),
     )
     return temporary
+
+
+@transaction.atomic
+def unlock_person(*, by: User | None, person: User, ip: str | None = None) -> int:
+    """Lift a sign-in lockout of the account before its 15 minutes are over."""
+    from axes.utils import reset
+
+    role = _role_or_deny(
+        by, access.person_manager_role(by, person) if by else None, "无权解除该账号的锁定。"
+    )
+    removed = int(reset(username=person.username))
+    record(
+        "auth.unlock",
+        actor=by,
+        role=role,
+        ip=ip,
+        obj=person,
+        unit_path=_unit_for_person(by, person),
+        after={"attempts_removed": removed},
+    )
+    return removed
 
 
 def _temporary_password() -> str:
