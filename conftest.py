@@ -1,6 +1,7 @@
 """Shared test world: one small unit tree with named people, built through the real workflow."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -9,6 +10,12 @@ from baosong.orgs import workflow
 from baosong.orgs.models import Level, PlatformRole, Role, Unit, User
 
 PASSWORD = "Test-Pass-2026!"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    """The real hasher costs a quarter second per password; tests need the rules, not the cost."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def make_unit(parent: Unit | None, code: str, level: str, name: str | None = None) -> Unit:

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves its Swagger UI from our static files, not a CDN
     "django_htmx",
     "template_partials",
     "axes",
