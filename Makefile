@@ -18,6 +18,7 @@ db: setup
 	$(BIN)/python manage.py migrate --noinput -v 0
 
 demo: db
+	@echo "正在准备演示数据（首次约 15 秒）…"
 	$(BIN)/python manage.py load_demo
 
 run: demo
