@@ -57,8 +57,15 @@ def build() -> None:
         next_id += 1
         path = f"{parent.path if parent else '/'}{pk}/"
         unit = Unit(
-            id=pk, code=f"U{pk:05d}", name=name, short_name=name[:40], level=level,
-            parent=parent, path=path, depth=(parent.depth + 1) if parent else 0, sort_order=pk,
+            id=pk,
+            code=f"U{pk:05d}",
+            name=name,
+            short_name=name[:40],
+            level=level,
+            parent=parent,
+            path=path,
+            depth=(parent.depth + 1) if parent else 0,
+            sort_order=pk,
         )
         units.append(unit)
         return unit
@@ -77,8 +84,12 @@ def build() -> None:
         hashed = User(username="x")
         hashed.set_password(PASSWORD)
         people = [
-            User(username=f"p{i:05d}", real_name=f"人员{i:05d}", mobile=f"139{i:08d}",
-                 password=hashed.password)
+            User(
+                username=f"p{i:05d}",
+                real_name=f"人员{i:05d}",
+                mobile=f"139{i:08d}",
+                password=hashed.password,
+            )
             for i in range(PEOPLE)
         ]
         User.objects.bulk_create(people, batch_size=2000)
@@ -90,21 +101,43 @@ def build() -> None:
             for i, p in enumerate(people)
         ]
         memberships += [
-            Membership(user=people[i], unit=units[(i * 7) % len(units)], role=Role.UNIT_ADMIN, start=start)
+            Membership(
+                user=people[i], unit=units[(i * 7) % len(units)], role=Role.UNIT_ADMIN, start=start
+            )
             for i in range(0, PEOPLE, 5)
         ]
         Membership.objects.bulk_create(memberships, batch_size=5000)
-        for role in (PlatformRole.SYSTEM_ADMIN, PlatformRole.SECURITY_ADMIN, PlatformRole.AUDIT_ADMIN):
-            User.objects.create_user(role.value, password=PASSWORD, real_name=role.label, platform_role=role.value)
-        Membership.objects.create(user=User.objects.create_user("cityadmin", password=PASSWORD, real_name="市管理员"), unit=units[6], role=Role.UNIT_ADMIN, start=start)
+        for role in (
+            PlatformRole.SYSTEM_ADMIN,
+            PlatformRole.SECURITY_ADMIN,
+            PlatformRole.AUDIT_ADMIN,
+        ):
+            User.objects.create_user(
+                role.value, password=PASSWORD, real_name=role.label, platform_role=role.value
+            )
+        Membership.objects.create(
+            user=User.objects.create_user("cityadmin", password=PASSWORD, real_name="市管理员"),
+            unit=units[6],
+            role=Role.UNIT_ADMIN,
+            start=start,
+        )
     now = timezone.now()
     batch: list[Event] = []
     for i in range(EVENTS):
         unit = units[i % len(units)]
-        batch.append(Event(action=["unit.update", "person.update", "auth.login", "membership.create"][i % 4],
-                           actor_login=f"p{i % PEOPLE:05d}", actor_role="unit_admin", ip="10.0.0.1",
-                           object_type="unit", object_id=str(unit.pk), object_repr=unit.name,
-                           unit_path=unit.path, after={"name": unit.name}))
+        batch.append(
+            Event(
+                action=["unit.update", "person.update", "auth.login", "membership.create"][i % 4],
+                actor_login=f"p{i % PEOPLE:05d}",
+                actor_role="unit_admin",
+                ip="10.0.0.1",
+                object_type="unit",
+                object_id=str(unit.pk),
+                object_repr=unit.name,
+                unit_path=unit.path,
+                after={"name": unit.name},
+            )
+        )
         if len(batch) == 20_000:
             Event.objects.bulk_create(batch)
             batch = []
@@ -147,11 +180,15 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     build()
     vendor = connection.vendor
-    print(f"\nBaosong foundation benchmark on {vendor}: {Unit.objects.count():,} units, "
-          f"{User.objects.count():,} people, {Membership.objects.count():,} memberships, "
-          f"{Event.objects.count():,} audit events")
+    print(
+        f"\nBaosong foundation benchmark on {vendor}: {Unit.objects.count():,} units, "
+        f"{User.objects.count():,} people, {Membership.objects.count():,} memberships, "
+        f"{Event.objects.count():,} audit events"
+    )
     anon = Client()
-    sysadmin, secadmin, auditor, cityadmin = (client_for(x) for x in ("system_admin", "security_admin", "audit_admin", "cityadmin"))
+    sysadmin, secadmin, auditor, cityadmin = (
+        client_for(x) for x in ("system_admin", "security_admin", "audit_admin", "cityadmin")
+    )
     floor = measure(page(anon, "/healthz"), 200)
     rows = [
         ("floor: /healthz (one trivial query)", floor),

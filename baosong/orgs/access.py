@@ -200,6 +200,24 @@ def can_set_platform_roles(user: User) -> bool:
     return _is(user, PlatformRole.SECURITY_ADMIN)
 
 
+# Registers (Excel import and export) ------------------------------------------------------------
+
+
+def can_import_register(user: User) -> bool:
+    """Security admins (people anywhere), system admins (units) and unit admins (own subtree);
+    the workflow decides row by row what each of them may actually create."""
+    if not user.is_active:
+        return False
+    if user.platform_role in (PlatformRole.SECURITY_ADMIN, PlatformRole.SYSTEM_ADMIN):
+        return True
+    return bool(scope_for(user).admin_paths)
+
+
+def can_export_register(user: User) -> bool:
+    """The register lists people, so it is for those who may browse people."""
+    return user.is_active and can_browse_people(user)
+
+
 # Audit -------------------------------------------------------------------------------------------
 
 
