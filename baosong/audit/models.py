@@ -34,7 +34,26 @@ ACTION_LABELS: dict[str, str] = {
     "audit.export": "导出审计日志",
 }
 
+# The role under which an actor acted, as recorded by the workflows ("unit_admin@/1/5/" carries the
+# path of the administered unit; the log shows that unit's name).
+ROLE_LABELS: dict[str, str] = {
+    "system_admin": "系统管理员",
+    "security_admin": "安全管理员",
+    "audit_admin": "审计管理员",
+    "unit_admin": "单位管理员",
+    "self": "本人",
+    "system": "平台（命令行）",
+}
+
 AUDIT_ADMIN = "audit_admin"
+
+
+def role_label(role: str, unit_names: dict[str, str] | None = None) -> str:
+    name, _, path = role.partition("@")
+    label = ROLE_LABELS.get(name, name)
+    if path:
+        label = f"{label}（{(unit_names or {}).get(path, path)}）"
+    return label
 
 
 def can_read_audit(user: object) -> bool:

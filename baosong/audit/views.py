@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from baosong.audit.forms import EventFilterForm
-from baosong.audit.models import Event, can_read_audit
+from baosong.audit.models import Event, can_read_audit, role_label
 from baosong.audit.record import record
 from baosong.lib.http import attachment, client_ip
 from baosong.lib.xlsx import neutralize, workbook_bytes
@@ -55,6 +55,7 @@ def _filtered(request: HttpRequest) -> tuple[EventFilterForm, QuerySet[Event]]:
 def event_list(request: HttpRequest) -> HttpResponse:
     form, events = _filtered(request)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    _label_roles(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
@@ -64,6 +65,15 @@ def event_list(request: HttpRequest) -> HttpResponse:
         else "audit/event_list.html"
     )
     return render(request, template, context)
+
+
+def _label_roles(events: list[Event]) -> None:
+    """Attach a readable role (with the administered unit's name) to each event, one query."""
+    paths = {e.actor_role.partition("@")[2] for e in events} - {""}
+    unit_model = apps.get_model("orgs", "Unit")
+    names = dict(unit_model.objects.filter(path__in=paths).values_list("path", "short_name"))
+    for event in events:
+        event.role_label = role_label(event.actor_role, names)  # type: ignore[attr-defined]
 
 
 @require_GET
@@ -91,12 +101,13 @@ def event_export(request: HttpRequest) -> HttpResponse:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     zone = timezone.get_current_timezone()
+    names = dict(apps.get_model("orgs", "Unit").objects.values_list("path", "short_name"))
     for e in events[:EXPORT_LIMIT].iterator(chunk_size=2000):
         ws.append(
             [
                 neutralize(e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S%z")),
                 neutralize(e.actor_login),
-                neutralize(e.actor_role),
+                neutralize(role_label(e.actor_role, names)),
                 neutralize(e.ip or ""),
                 neutralize(e.action_label),
                 neutralize(e.action),

@@ -99,8 +99,21 @@ def is_locked_out(person_username: str) -> bool:
     from axes.models import AccessAttempt
 
     since = timezone.now() - settings.AXES_COOLOFF_TIME
-    return AccessAttempt.objects.filter(
-        username=person_username,
-        attempt_time__gte=since,
-        failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
-    ).exists()
+    return bool(
+        AccessAttempt.objects.filter(
+            username=person_username,
+            attempt_time__gte=since,
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+        ).exists()
+    )
+
+
+def locked_out_logins() -> list[str]:
+    """Login names whose sign-in is locked right now (for the security admin's home page)."""
+    from axes.models import AccessAttempt
+
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    rows = AccessAttempt.objects.filter(
+        attempt_time__gte=since, failures_since_start__gte=settings.AXES_FAILURE_LIMIT
+    ).exclude(username__isnull=True)
+    return sorted({str(name) for name in rows.values_list("username", flat=True) if name})

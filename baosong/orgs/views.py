@@ -29,6 +29,7 @@ from baosong.orgs.selectors import (
     children_nodes,
     current_memberships_of,
     is_locked_out,
+    locked_out_logins,
 )
 
 
@@ -60,6 +61,10 @@ def home(request: HttpRequest) -> HttpResponse:
     if scope.admin_paths or user.platform_role == PlatformRole.SYSTEM_ADMIN:
         context["tree"] = build_tree(access.manageable_units(user), _manage_paths(user))
     if user.platform_role == PlatformRole.SECURITY_ADMIN:
+        locked = locked_out_logins()
+        locked_people = list(User.objects.filter(username__in=locked))
+        context["locked_people"] = locked_people
+        context["locked_unknown"] = sorted(set(locked) - {p.username for p in locked_people})
         context["people_total"] = User.objects.count()
         context["people_inactive"] = User.objects.filter(is_active=False).count()
         context["recent_people"] = User.objects.order_by("-date_joined")[:8]

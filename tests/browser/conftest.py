@@ -34,6 +34,8 @@ from baosong.orgs import workflow
 from baosong.orgs.models import Level, PlatformRole, Role
 p = workflow.create_unit(by=None, parent=None, code="JC", name="中共江川省委组织部", short_name="江川省委组织部", level=Level.PROVINCE)
 c = workflow.create_unit(by=None, parent=p, code="JC-LJ", name="中共临江市委组织部", short_name="临江市委组织部", level=Level.CITY)
+q = workflow.create_unit(by=None, parent=c, code="JC-LJ-QH", name="中共清河县委组织部", short_name="清河县委组织部", level=Level.COUNTY)
+workflow.create_unit(by=None, parent=q, code="JC-LJ-QH-01", name="中共清河县城关镇委员会", short_name="城关镇党委", level=Level.TOWNSHIP)
 workflow.create_person(by=None, username="ljadmin", real_name="周建国", password="{PASSWORD}", unit=c, role=Role.UNIT_ADMIN)
 a = workflow.create_person(by=None, username="auditor", real_name="孙丽华", password="{PASSWORD}")
 workflow.set_platform_role(by=None, person=a, platform_role=PlatformRole.AUDIT_ADMIN)

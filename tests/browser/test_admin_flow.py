@@ -27,6 +27,10 @@ def test_unit_admin_creates_unit_and_person_then_audit_admin_finds_both(
         page.screenshot(path=str(shots / "home-unit-admin.png"), full_page=True)
 
     page.click("nav >> text=单位")
+    # Deeper branches load when opened (htmx); the township is not on the page until then.
+    assert page.locator("text=城关镇党委").count() == 0
+    page.click("summary:has-text('清河县委组织部')")
+    page.wait_for_selector("a:text-is('城关镇党委')")
     page.click("main a:text-is('临江市委组织部')")
     page.click("text=新建下级单位")
     page.fill("#id_code", "JC-LJ-AP")
