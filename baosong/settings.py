@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "axes",
     "baosong.audit",
     "baosong.orgs",
+    "baosong.submissions",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +183,12 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "baosong@localhost")
+
+# Links in emails point here.
+BAOSONG_BASE_URL = env_str("BAOSONG_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Attachments live outside the web root and are served only through access checks.
+UPLOAD_ROOT = Path(env_str("BAOSONG_UPLOAD_ROOT", str(VAR_DIR / "uploads")))
 
 # Uploaded registers: refuse anything larger before parsing.
 IMPORT_MAX_BYTES = env_int("BAOSONG_IMPORT_MAX_BYTES", 5 * 1024 * 1024)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 from baosong.audit import models as audit_models
 from baosong.orgs.models import Membership, PlatformRole, Role, Unit, User
@@ -25,6 +26,10 @@ class Scope:
     member_paths: list[str] = field(default_factory=list)
     admin_paths: list[str] = field(default_factory=list)
     roles: set[str] = field(default_factory=set)
+    unit_roles: dict[int, set[str]] = field(default_factory=dict)
+
+    def units_with(self, *roles: str) -> list[int]:
+        return [unit for unit, held in self.unit_roles.items() if held.intersection(roles)]
 
 
 def scope_for(user: User) -> Scope:
@@ -35,8 +40,9 @@ def scope_for(user: User) -> Scope:
     scope = Scope(platform_role=user.platform_role)
     if user.is_authenticated and user.is_active:
         rows = Membership.objects.current().filter(user=user, unit__is_active=True)
-        for path, role in rows.values_list("unit__path", "role"):
+        for unit_id, path, role in rows.values_list("unit_id", "unit__path", "role"):
             scope.roles.add(role)
+            scope.unit_roles.setdefault(unit_id, set()).add(role)
             if path not in scope.member_paths:
                 scope.member_paths.append(path)
             if role == Role.UNIT_ADMIN:
@@ -112,7 +118,7 @@ def get_unit_for(user: User, pk: int, need: str = "view") -> Unit:
     except (Unit.DoesNotExist, ValueError) as exc:
         raise Http404("unit") from exc
     if need == "manage" and unit_manager_role(user, unit) is None:
-        raise PermissionDenied("无权管理该单位。")
+        raise PermissionDenied(gettext("无权管理该单位。"))
     return unit
 
 
@@ -182,7 +188,7 @@ def get_person_for(user: User, pk: int, need: str = "view") -> User:
     except (User.DoesNotExist, ValueError) as exc:
         raise Http404("person") from exc
     if need == "manage" and person_manager_role(user, person) is None:
-        raise PermissionDenied("无权管理该人员。")
+        raise PermissionDenied(gettext("无权管理该人员。"))
     return person
 
 

@@ -1,0 +1,86 @@
+"""Rich-text sanitizer (nh3 allow-list). Pure: no Django imports.
+
+Applied on save and again on render; idempotent: clean(clean(x)) == clean(x).
+"""
+
+import html
+import re
+
+import nh3
+
+TAGS = {
+    "p",
+    "br",
+    "hr",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "s",
+    "sub",
+    "sup",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "caption",
+    "a",
+    "img",
+    "span",
+    "div",
+    "pre",
+    "code",
+}
+ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def clean(value: str) -> str:
+    """Keep the allowed structure; drop scripts, handlers, styles, SVG, javascript:/data: URLs."""
+    if not value:
+        return ""
+    once = nh3.clean(
+        value,
+        tags=TAGS,
+        attributes=ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+    # A second pass settles entity and whitespace normalisation, so the result is a fixed point.
+    return nh3.clean(
+        once,
+        tags=TAGS,
+        attributes=ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+_BLOCK = re.compile(r"</(p|div|h[1-4]|li|tr|blockquote|pre)>|<br\s*/?>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(value: str) -> str:
+    """Text of sanitized HTML, one line per block, for diffs, search and documents."""
+    text = _BLOCK.sub("\n", value or "")
+    text = html.unescape(_TAG.sub("", text))
+    lines = [line.strip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line)

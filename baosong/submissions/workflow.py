@@ -1,0 +1,666 @@
+"""Every change to an item: one function per verb, atomic, row locked, one timeline event each.
+
+The transition table below is the whole state machine; nothing else assigns `status`.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from baosong.audit.record import record
+from baosong.orgs.access import scope_for
+from baosong.orgs.models import Membership, Role, Unit, User
+from baosong.submissions import access, notify
+from baosong.submissions.models import (
+    Addressee,
+    Assignee,
+    Author,
+    Event,
+    EventAction,
+    ItemType,
+    Kind,
+    NotificationKind,
+    StageConfig,
+    Status,
+    Submission,
+    Version,
+    VersionSource,
+)
+from baosong.submissions.sanitize import clean, plain_text
+
+# (status, action) → status after; "approve" moves to the next stage or, after the last, submits.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (Status.DRAFT, EventAction.SUBMIT_FOR_REVIEW): Status.IN_REVIEW,
+    (Status.RETURNED, EventAction.SUBMIT_FOR_REVIEW): Status.IN_REVIEW,
+    (Status.IN_REVIEW, EventAction.APPROVE): Status.IN_REVIEW,
+    (Status.IN_REVIEW, EventAction.RETURN): Status.RETURNED,
+    (Status.IN_REVIEW, EventAction.REJECT): Status.REJECTED,
+    (Status.IN_REVIEW, EventAction.WITHDRAW): Status.DRAFT,
+    (Status.SUBMITTED, EventAction.WITHDRAW): Status.DRAFT,
+}
+
+DEFAULT_STAGES: list[dict[str, Any]] = [
+    {"name": "初审", "role": Role.REVIEWER.value, "people": [], "can_edit": False},
+    {"name": "复审", "role": Role.REVIEWER.value, "people": [], "can_edit": False},
+    {"name": "终审", "role": Role.REVIEWER.value, "people": [], "can_edit": False},
+]
+
+WRITER_ROLES = (Role.OFFICER, Role.CORRESPONDENT)
+
+
+def _transition(item: Submission, action: str) -> str:
+    target = TRANSITIONS.get((item.status, action))
+    if target is None:
+        label = EventAction(action).label
+        raise ValidationError(f"稿件当前为“{item.get_status_display()}”，不能{label}。")
+    return target
+
+
+def _event(
+    item: Submission,
+    action: str,
+    *,
+    by: User,
+    role: str,
+    ip: str | None,
+    from_status: str,
+    comment: str = "",
+    anchor: str = "",
+    stage: dict[str, Any] | None = None,
+    stage_index: int | None = None,
+    unit: Unit | None = None,
+) -> Event:
+    event = Event.objects.create(
+        submission=item,
+        action=action,
+        by=by,
+        role=role[:80],
+        ip=ip,
+        from_status=from_status,
+        to_status=item.status,
+        stage_index=stage_index,
+        stage_name=(stage or {}).get("name", ""),
+        comment=comment,
+        anchor=anchor[:300],
+        version_number=item.version_number,
+        unit=unit,
+    )
+    record(
+        f"item.{action}",
+        actor=by,
+        role=role,
+        ip=ip,
+        obj=item,
+        object_type="submission",
+        unit_path=item.unit.path,
+        after={"status": item.status, "stage": stage_index, "comment": comment[:200]},
+    )
+    return event
+
+
+def _locked(item: Submission) -> Submission:
+    return Submission.objects.select_for_update(of=("self",)).select_related("unit").get(id=item.id)
+
+
+# Drafting ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class DraftInput:
+    item_type: str
+    title: str
+    body: str = ""
+    kind: str = ""
+    event_date: dt.date | None = None
+    keywords: str = ""
+    coauthors: list[tuple[User, int]] | None = None  # others than the writer, with shares
+    own_share: int = 100
+    addressed: list[Unit] | None = None
+
+
+def _check_input(unit: Unit, data: DraftInput, writer: User) -> list[tuple[User, int]]:
+    errors: dict[str, str] = {}
+    if data.item_type not in ItemType.values:
+        errors["item_type"] = "请选择类型（信息、稿件或专报）。"
+    if data.kind and data.kind not in Kind.values:
+        errors["kind"] = "类别无效。"
+    if data.kind and data.item_type != ItemType.INFO:
+        errors["kind"] = "只有“信息”需要选择类别。"
+    if not data.title.strip():
+        errors["title"] = "请填写标题。"
+    elif len(data.title) > 200:
+        errors["title"] = "标题不超过 200 字。"
+    if len(data.keywords) > 200:
+        errors["keywords"] = "关键词不超过 200 字。"
+    authors = [(writer, data.own_share), *(data.coauthors or [])]
+    users = [u.pk for u, _ in authors]
+    if len(set(users)) != len(users):
+        errors["coauthors"] = "同一作者只能出现一次。"
+    elif any(share < 1 or share > 100 for _, share in authors):
+        errors["coauthors"] = "每位作者的份额应在 1 到 100 之间。"
+    elif sum(share for _, share in authors) != 100:
+        errors["coauthors"] = f"作者份额之和应为 100，现为 {sum(share for _, share in authors)}。"
+    else:
+        members = set(
+            Membership.objects.current()
+            .filter(unit=unit, user_id__in=users, user__is_active=True)
+            .values_list("user_id", flat=True)
+        )
+        strangers = [u.real_name for u, _ in authors if u.pk not in members]
+        if strangers:
+            errors["coauthors"] = f"作者须为本单位在任人员：{'、'.join(strangers)}。"
+    ancestors = set(unit.ancestor_ids())
+    for target in data.addressed or []:
+        if target.pk not in ancestors or not target.is_active:
+            errors["addressed"] = f"“{target.short_name}”不是本单位的上级单位。"
+    if errors:
+        raise ValidationError(errors)
+    return authors
+
+
+@transaction.atomic
+def create_draft(*, by: User, unit: Unit, data: DraftInput, ip: str | None = None) -> Submission:
+    """An officer or correspondent starts an item for their unit; the first version is saved."""
+    if unit.pk not in access.can_write_for(by) or not unit.is_active:
+        raise PermissionDenied("您不是该单位的信息员或通讯员。")
+    authors = _check_input(unit, data, by)
+    addressed = data.addressed or ([unit.parent] if unit.parent else [])
+    if not addressed:
+        raise ValidationError({"addressed": "请选择报送的上级单位。"})
+    body = clean(data.body)
+    item = Submission.objects.create(
+        unit=unit,
+        item_type=data.item_type,
+        kind=data.kind,
+        title=data.title.strip(),
+        body=body,
+        event_date=data.event_date,
+        keywords=data.keywords.strip(),
+        created_by=by,
+        version_number=1,
+    )
+    Author.objects.bulk_create(
+        Author(submission=item, user=user, share=share, position=i)
+        for i, (user, share) in enumerate(authors)
+    )
+    Addressee.objects.bulk_create(Addressee(submission=item, unit=target) for target in addressed)
+    Version.objects.create(
+        submission=item,
+        number=1,
+        title=item.title,
+        body=body,
+        source=VersionSource.CREATE,
+        created_by=by,
+    )
+    _event(item, EventAction.CREATE, by=by, role="author", ip=ip, from_status="")
+    return item
+
+
+@dataclass
+class SaveResult:
+    item: Submission
+    version: Version | None
+    conflict: bool = False
+
+
+@transaction.atomic
+def save_content(
+    *,
+    by: User,
+    item: Submission,
+    base_version: int,
+    title: str,
+    body: str,
+    autosave: bool = False,
+    ip: str | None = None,
+) -> SaveResult:
+    """Save title and body. A change makes a new version; saving on top of a version that is no
+    longer the latest keeps the text as a conflict version and changes nothing else."""
+    item = _locked(item)
+    role = access.edit_role(by, item)
+    if role is None:
+        raise PermissionDenied("当前不能修改这篇稿件。")
+    title, body = title.strip(), clean(body)
+    if not title:
+        raise ValidationError({"title": "请填写标题。"})
+    if len(title) > 200:
+        raise ValidationError({"title": "标题不超过 200 字。"})
+    if base_version != item.version_number:
+        conflict = Version.objects.create(
+            submission=item,
+            number=_next_number(item),
+            title=title,
+            body=body,
+            source=VersionSource.CONFLICT,
+            based_on=base_version,
+            created_by=by,
+        )
+        return SaveResult(item=item, version=conflict, conflict=True)
+    if title == item.title and body == item.body:
+        return SaveResult(item=item, version=None)
+    number = _next_number(item)
+    source = (
+        VersionSource.REVIEW_EDIT
+        if role != "author"
+        else (VersionSource.AUTOSAVE if autosave else VersionSource.SAVE)
+    )
+    version = Version.objects.create(
+        submission=item,
+        number=number,
+        title=title,
+        body=body,
+        source=source,
+        based_on=base_version,
+        created_by=by,
+    )
+    item.title, item.body, item.version_number = title, body, number
+    item.save(update_fields=["title", "body", "version_number", "updated_at"])
+    if role != "author":
+        _event(
+            item,
+            EventAction.REVIEW_EDIT,
+            by=by,
+            role=role,
+            ip=ip,
+            from_status=item.status,
+            stage=item.stage,
+            stage_index=item.stage_index,
+        )
+    return SaveResult(item=item, version=version)
+
+
+def _next_number(item: Submission) -> int:
+    last = (
+        Version.objects.filter(submission=item)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return (last or 0) + 1
+
+
+@transaction.atomic
+def update_details(
+    *, by: User, item: Submission, data: DraftInput, ip: str | None = None
+) -> Submission:
+    """Type, kind, date, keywords, co-authors and addressees, while the authors may edit."""
+    item = _locked(item)
+    if item.status not in access.EDITABLE_BY_AUTHORS or not access.is_author(by, item):
+        raise PermissionDenied("当前不能修改这篇稿件。")
+    owner = item.authors.select_related("user").first()
+    writer = owner.user if owner else by
+    authors = _check_input(item.unit, data, writer)
+    addressed = data.addressed or list(Unit.objects.filter(incoming__submission=item))
+    item.item_type, item.kind = data.item_type, data.kind
+    item.event_date, item.keywords = data.event_date, data.keywords.strip()
+    item.save(update_fields=["item_type", "kind", "event_date", "keywords", "updated_at"])
+    Author.objects.filter(submission=item).delete()
+    Author.objects.bulk_create(
+        Author(submission=item, user=user, share=share, position=i)
+        for i, (user, share) in enumerate(authors)
+    )
+    Addressee.objects.filter(submission=item).exclude(unit__in=addressed).delete()
+    existing = set(Addressee.objects.filter(submission=item).values_list("unit_id", flat=True))
+    Addressee.objects.bulk_create(
+        Addressee(submission=item, unit=u) for u in addressed if u.pk not in existing
+    )
+    return item
+
+
+# Review ------------------------------------------------------------------------------------------
+
+
+def stage_plan_for(unit: Unit, item_type: str) -> list[dict[str, Any]]:
+    """The unit's stages for this type, else its general stages, else 初审/复审/终审."""
+    configs = list(
+        StageConfig.objects.filter(unit=unit, item_type=item_type).prefetch_related("people")
+    ) or list(StageConfig.objects.filter(unit=unit, item_type="").prefetch_related("people"))
+    if not configs:
+        return [dict(stage) for stage in DEFAULT_STAGES]
+    return [
+        {
+            "name": c.name,
+            "role": c.role,
+            "people": sorted(p.pk for p in c.people.all()),
+            "can_edit": c.can_edit,
+        }
+        for c in sorted(configs, key=lambda c: c.position)
+    ]
+
+
+def _enter_stage(item: Submission, index: int) -> None:
+    stage = item.stage_plan[index]
+    item.stage_index = index
+    item.stage_role = stage["role"]
+    item.stage_named = bool(stage.get("people"))
+    Assignee.objects.filter(submission=item).delete()
+    if stage.get("people"):
+        Assignee.objects.bulk_create(
+            Assignee(submission=item, user_id=pk) for pk in stage["people"]
+        )
+
+
+def _stage_actors(item: Submission) -> list[User]:
+    stage = item.stage
+    if stage is None:
+        return []
+    if stage.get("people"):
+        return list(User.objects.filter(pk__in=stage["people"], is_active=True))
+    return list(
+        User.objects.filter(
+            is_active=True,
+            pk__in=Membership.objects.current()
+            .filter(unit=item.unit, role=stage["role"])
+            .values("user_id"),
+        )
+    )
+
+
+def _authors(item: Submission) -> list[User]:
+    return [a.user for a in item.authors.select_related("user")]
+
+
+@transaction.atomic
+def submit_for_review(*, by: User, item: Submission, ip: str | None = None) -> Submission:
+    """An author sends a draft (or a returned item) into the unit's first review stage."""
+    item = _locked(item)
+    if not access.is_author(by, item):
+        raise PermissionDenied("只有作者可以提交审核。")
+    from_status = item.status
+    target = _transition(item, EventAction.SUBMIT_FOR_REVIEW)
+    errors: dict[str, str] = {}
+    if not plain_text(item.body).strip():
+        errors["body"] = "正文为空，不能提交审核。"
+    if item.item_type == ItemType.INFO and not item.kind:
+        errors["kind"] = "信息须选择类别（动态/经验/问题/研判）。"
+    if not item.addressees.exists():
+        errors["addressed"] = "请选择报送的上级单位。"
+    if errors:
+        raise ValidationError(errors)
+    item.status = target
+    item.stage_plan = stage_plan_for(item.unit, item.item_type)
+    _enter_stage(item, 0)
+    item.save()
+    _event(
+        item,
+        EventAction.SUBMIT_FOR_REVIEW,
+        by=by,
+        role="author",
+        ip=ip,
+        from_status=from_status,
+        stage=item.stage,
+        stage_index=0,
+    )
+    notify.send(
+        NotificationKind.TO_REVIEW,
+        _stage_actors(item),
+        item,
+        f"《{item.title}》待您{item.stage_plan[0]['name']}。",
+    )
+    return item
+
+
+@transaction.atomic
+def approve(*, by: User, item: Submission, comment: str = "", ip: str | None = None) -> Submission:
+    """The current stage's reviewer approves: on to the next stage, or after the last, 报送."""
+    item = _locked(item)
+    role = access.acts_on_current_stage(by, item)
+    if role is None:
+        if item.status != Status.IN_REVIEW:
+            _transition(item, EventAction.APPROVE)
+        raise PermissionDenied("您不是当前审核环节的办理人。")
+    _transition(item, EventAction.APPROVE)
+    stage, index = item.stage, item.stage_index
+    _event(
+        item,
+        EventAction.APPROVE,
+        by=by,
+        role=role,
+        ip=ip,
+        from_status=item.status,
+        comment=comment.strip(),
+        stage=stage,
+        stage_index=index,
+    )
+    if index + 1 < len(item.stage_plan):
+        _enter_stage(item, index + 1)
+        item.save()
+        notify.send(
+            NotificationKind.APPROVED,
+            _authors(item),
+            item,
+            f"《{item.title}》已通过{(stage or {}).get('name', '')}。",
+        )
+        notify.send(
+            NotificationKind.TO_REVIEW,
+            _stage_actors(item),
+            item,
+            f"《{item.title}》待您{item.stage_plan[index + 1]['name']}。",
+        )
+        return item
+    return _submit(item, by=by, role=role, ip=ip)
+
+
+def _submit(item: Submission, *, by: User, role: str, ip: str | None) -> Submission:
+    from_status = item.status
+    item.status = Status.SUBMITTED
+    item.submitted_at = timezone.now()
+    item.stage_role, item.stage_named = "", False
+    Assignee.objects.filter(submission=item).delete()
+    item.save()
+    targets = "、".join(a.unit.short_name for a in item.addressees.select_related("unit"))
+    _event(
+        item,
+        EventAction.SUBMIT,
+        by=by,
+        role=role,
+        ip=ip,
+        from_status=from_status,
+        comment=f"报送至{targets}",
+    )
+    notify.send(
+        NotificationKind.SUBMITTED, _authors(item), item, f"《{item.title}》已报送至{targets}。"
+    )
+    return item
+
+
+@transaction.atomic
+def return_to_authors(
+    *, by: User, item: Submission, comment: str, anchor: str = "", ip: str | None = None
+) -> Submission:
+    """The current stage's reviewer sends the item back to its authors with a comment."""
+    item = _locked(item)
+    role = access.acts_on_current_stage(by, item)
+    if role is None:
+        if item.status != Status.IN_REVIEW:
+            _transition(item, EventAction.RETURN)
+        raise PermissionDenied("您不是当前审核环节的办理人。")
+    target = _transition(item, EventAction.RETURN)
+    if not comment.strip():
+        raise ValidationError({"comment": "退回修改须写明意见。"})
+    stage, index, from_status = item.stage, item.stage_index, item.status
+    item.status = target
+    item.stage_role, item.stage_named = "", False
+    Assignee.objects.filter(submission=item).delete()
+    item.save()
+    _event(
+        item,
+        EventAction.RETURN,
+        by=by,
+        role=role,
+        ip=ip,
+        from_status=from_status,
+        comment=comment.strip(),
+        anchor=anchor.strip(),
+        stage=stage,
+        stage_index=index,
+    )
+    notify.send(
+        NotificationKind.RETURNED,
+        _authors(item),
+        item,
+        f"《{item.title}》被{(stage or {}).get('name', '')}退回修改：{comment.strip()[:80]}",
+    )
+    return item
+
+
+@transaction.atomic
+def reject(*, by: User, item: Submission, reason: str, ip: str | None = None) -> Submission:
+    """The current stage's reviewer rejects the item with a reason; it stays read-only."""
+    item = _locked(item)
+    role = access.acts_on_current_stage(by, item)
+    if role is None:
+        if item.status != Status.IN_REVIEW:
+            _transition(item, EventAction.REJECT)
+        raise PermissionDenied("您不是当前审核环节的办理人。")
+    target = _transition(item, EventAction.REJECT)
+    if not reason.strip():
+        raise ValidationError({"comment": "不予通过须写明理由。"})
+    stage, index, from_status = item.stage, item.stage_index, item.status
+    item.status = target
+    item.stage_role, item.stage_named = "", False
+    Assignee.objects.filter(submission=item).delete()
+    item.save()
+    _event(
+        item,
+        EventAction.REJECT,
+        by=by,
+        role=role,
+        ip=ip,
+        from_status=from_status,
+        comment=reason.strip(),
+        stage=stage,
+        stage_index=index,
+    )
+    notify.send(
+        NotificationKind.REJECTED,
+        _authors(item),
+        item,
+        f"《{item.title}》未通过{(stage or {}).get('name', '')}：{reason.strip()[:80]}",
+    )
+    return item
+
+
+@transaction.atomic
+def withdraw(*, by: User, item: Submission, ip: str | None = None) -> Submission:
+    """Authors take an item back to draft: from review, or after 报送 until an upper unit opened it."""
+    item = _locked(item)
+    if not access.is_author(by, item):
+        raise PermissionDenied("只有作者可以撤回。")
+    target = _transition(item, EventAction.WITHDRAW)
+    if item.status == Status.SUBMITTED and item.addressees.filter(opened_at__isnull=False).exists():
+        raise ValidationError("上级单位已阅读这篇稿件，不能再撤回。")
+    from_status = item.status
+    item.status = target
+    item.stage_role, item.stage_named, item.submitted_at = "", False, None
+    Assignee.objects.filter(submission=item).delete()
+    item.save()
+    _event(item, EventAction.WITHDRAW, by=by, role="author", ip=ip, from_status=from_status)
+    return item
+
+
+@transaction.atomic
+def mark_opened(*, by: User, item: Submission, ip: str | None = None) -> bool:
+    """An editor of an addressed unit opens the item: from then on the authors cannot withdraw."""
+    editor_units = scope_for(by).units_with(Role.EDITOR)
+    rows = Addressee.objects.select_for_update().filter(
+        submission=item, unit_id__in=editor_units, opened_at__isnull=True
+    )
+    opened = False
+    for row in rows.select_related("unit"):
+        row.opened_at, row.opened_by = timezone.now(), by
+        row.save(update_fields=["opened_at", "opened_by"])
+        _event(
+            item,
+            EventAction.OPEN,
+            by=by,
+            role=f"editor@{row.unit.code}",
+            ip=ip,
+            from_status=item.status,
+            unit=row.unit,
+        )
+        opened = True
+    return opened
+
+
+# Stage configuration -----------------------------------------------------------------------------
+
+
+@dataclass
+class StageInput:
+    name: str
+    role: str = Role.REVIEWER.value
+    people: list[User] | None = None
+    can_edit: bool = False
+
+
+@transaction.atomic
+def set_stages(
+    *, by: User | None, unit: Unit, item_type: str, stages: list[StageInput], ip: str | None = None
+) -> list[StageConfig]:
+    """Replace the unit's review stages (for one item type, or "" for all types)."""
+    if by is not None and not access.can_configure_stages(by, unit.pk):
+        raise PermissionDenied("只有本单位管理员可以设置审核流程。")
+    if item_type and item_type not in ItemType.values:
+        raise ValidationError({"item_type": "类型无效。"})
+    if item_type and not stages:
+        pass  # an empty list for one type falls back to the unit's general stages
+    elif not stages:
+        raise ValidationError("至少需要一个审核环节。")
+    if len(stages) > 10:
+        raise ValidationError("审核环节不超过 10 个。")
+    for i, stage in enumerate(stages, start=1):
+        if not stage.name.strip() or len(stage.name) > 40:
+            raise ValidationError(f"第 {i} 个环节须有名称（不超过 40 字）。")
+        if stage.role not in (Role.REVIEWER, Role.UNIT_ADMIN):
+            raise ValidationError(f"第 {i} 个环节的办理角色无效。")
+        for person in stage.people or []:
+            if not Membership.objects.current().filter(user=person, unit=unit).exists():
+                raise ValidationError(
+                    f"{person.real_name}不是本单位在任人员，不能办理“{stage.name}”。"
+                )
+    before = list(
+        StageConfig.objects.filter(unit=unit, item_type=item_type).values(
+            "position", "name", "role", "can_edit"
+        )
+    )
+    StageConfig.objects.filter(unit=unit, item_type=item_type).delete()
+    created = []
+    for position, stage in enumerate(stages, start=1):
+        config = StageConfig.objects.create(
+            unit=unit,
+            item_type=item_type,
+            position=position,
+            name=stage.name.strip(),
+            role=stage.role,
+            can_edit=stage.can_edit,
+        )
+        config.people.set(stage.people or [])
+        created.append(config)
+    record(
+        "review_stages.set",
+        actor=by,
+        role="unit_admin",
+        ip=ip,
+        object_type="unit",
+        object_repr=f"{unit.short_name} {ItemType(item_type).label if item_type else '全部类型'}",
+        unit_path=unit.path,
+        before={"stages": before},
+        after={
+            "stages": [
+                {
+                    "name": s.name,
+                    "role": s.role,
+                    "can_edit": s.can_edit,
+                    "people": [p.username for p in s.people or []],
+                }
+                for s in stages
+            ]
+        },
+    )
+    return created
