@@ -36,8 +36,10 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/run.py
 
+# The Chinese UI text is the msgid. After this, translate the new entries in
+# baosong/locale/en/LC_MESSAGES/django.po (no fuzzy ones), then run it again to compile.
 messages: setup
-	cd baosong && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --no-obsolete && ../$(BIN)/python ../manage.py compilemessages -l zh_Hans
+	cd baosong && ../$(BIN)/python ../manage.py makemessages -l en --no-obsolete && ../$(BIN)/python ../manage.py compilemessages -l en
 
 clean:
 	rm -rf $(VENV) var

@@ -14,6 +14,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -42,9 +43,9 @@ class TokenAuth(HttpBearer):
         )
         # A token that was sent but does not work fails loudly, never falls back to the session.
         if found is None or found.revoked_at is not None:
-            raise AuthenticationError(message="令牌无效或已撤销。")
+            raise AuthenticationError(message=gettext("令牌无效或已撤销。"))
         if not found.user.is_active:
-            raise AuthenticationError(message="该账号已停用。")
+            raise AuthenticationError(message=gettext("该账号已停用。"))
         now = timezone.now()
         if found.last_used_at is None or now - found.last_used_at >= TOKEN_TOUCH_INTERVAL:
             # Bookkeeping like Django's last_login, not a change of state: no audit event.
@@ -67,9 +68,9 @@ class SessionAuth(APIKeyCookie):
         if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
             return None
         if check_csrf(request) is not None:
-            raise HttpError(403, "CSRF 校验失败，请刷新页面后重试。")
+            raise HttpError(403, gettext("CSRF 校验失败，请刷新页面后重试。"))
         if user.must_change_password:
-            raise PermissionDenied("请先在网页上修改初始密码。")
+            raise PermissionDenied(gettext("请先在网页上修改初始密码。"))
         return user
 
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
@@ -100,7 +101,11 @@ def _json(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpRespon
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    message = exc.message if exc.message != "Unauthorized" else "未登录：请提供个人令牌或先登录。"
+    message = (
+        exc.message
+        if exc.message != "Unauthorized"
+        else gettext("未登录：请提供个人令牌或先登录。")
+    )
     response = _json(request, 401, {"detail": message})
     response["WWW-Authenticate"] = 'Bearer realm="baosong"'
     return response
@@ -108,19 +113,19 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return _json(request, 403, {"detail": str(exc) or "无权执行此操作。"})
+    return _json(request, 403, {"detail": str(exc) or gettext("无权执行此操作。")})
 
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     # The same answer whether the object does not exist or lies outside what the caller may see.
-    return _json(request, 404, {"detail": "对象不存在或无权查看。"})
+    return _json(request, 404, {"detail": gettext("对象不存在或无权查看。")})
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # Ninja's own 400 is the one for a body that is not JSON; its message is English.
-    detail = "请求体不是有效的 JSON。" if exc.status_code == 400 else str(exc)
+    detail = gettext("请求体不是有效的 JSON。") if exc.status_code == 400 else str(exc)
     return _json(request, exc.status_code, {"detail": detail})
 
 
@@ -135,7 +140,7 @@ def _invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
         for field, field_errors in exc.error_dict.items():
             messages = [m for e in field_errors for m in e.messages]
             errors[_FIELD_NAMES.get(field, field)] = messages
-    detail = " ".join(exc.messages) or "提交的数据有误。"
+    detail = " ".join(exc.messages) or gettext("提交的数据有误。")
     return _json(request, 422, {"detail": detail, "errors": errors})
 
 
@@ -145,10 +150,12 @@ def _malformed(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     for error in exc.errors:
         errors.setdefault(_field_of(error.get("loc", ())), []).append(pydantic_message(error))
     lines = [
-        "；".join(msgs) if field == NON_FIELD_ERRORS else f"{field}：{'；'.join(msgs)}"
+        "；".join(msgs)
+        if field == NON_FIELD_ERRORS
+        else gettext("%(field)s：%(messages)s") % {"field": field, "messages": "；".join(msgs)}
         for field, msgs in errors.items()
     ]
-    detail = "请求数据有误。" + " ".join(lines)
+    detail = gettext("请求数据有误。") + " ".join(lines)
     return _json(request, 422, {"detail": detail, "errors": errors})
 
 
@@ -165,25 +172,26 @@ def pydantic_message(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     messages = {
-        "missing": "此项为必填项。",
-        "extra_forbidden": "不支持该字段（只读或不存在），未作任何修改。",
-        "int_parsing": "应为整数。",
-        "int_type": "应为整数。",
-        "int_from_float": "应为整数。",
-        "bool_parsing": "应为 true 或 false。",
-        "bool_type": "应为 true 或 false。",
-        "date_parsing": "日期格式应为 YYYY-MM-DD。",
-        "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD。",
-        "date_from_datetime_inexact": "日期格式应为 YYYY-MM-DD。",
-        "date_type": "日期格式应为 YYYY-MM-DD。",
-        "string_type": "应为字符串。",
-        "json_invalid": "JSON 格式不正确。",
-        "model_attributes_type": "应为 JSON 对象。",
-        "dict_type": "应为 JSON 对象。",
-        "enum": f"取值无效，可选：{ctx.get('expected', '')}。",
-        "literal_error": f"取值无效，可选：{ctx.get('expected', '')}。",
-        "string_too_long": f"不超过 {ctx.get('max_length', '')} 字。",
-        "greater_than_equal": f"不能小于 {ctx.get('ge', '')}。",
-        "less_than_equal": f"不能大于 {ctx.get('le', '')}。",
+        "missing": gettext("此项为必填项。"),
+        "extra_forbidden": gettext("不支持该字段（只读或不存在），未作任何修改。"),
+        "int_parsing": gettext("应为整数。"),
+        "int_type": gettext("应为整数。"),
+        "int_from_float": gettext("应为整数。"),
+        "bool_parsing": gettext("应为 true 或 false。"),
+        "bool_type": gettext("应为 true 或 false。"),
+        "date_parsing": gettext("日期格式应为 YYYY-MM-DD。"),
+        "date_from_datetime_parsing": gettext("日期格式应为 YYYY-MM-DD。"),
+        "date_from_datetime_inexact": gettext("日期格式应为 YYYY-MM-DD。"),
+        "date_type": gettext("日期格式应为 YYYY-MM-DD。"),
+        "string_type": gettext("应为字符串。"),
+        "json_invalid": gettext("JSON 格式不正确。"),
+        "model_attributes_type": gettext("应为 JSON 对象。"),
+        "dict_type": gettext("应为 JSON 对象。"),
+        "enum": gettext("取值无效，可选：%(expected)s。") % {"expected": ctx.get("expected", "")},
+        "literal_error": gettext("取值无效，可选：%(expected)s。")
+        % {"expected": ctx.get("expected", "")},
+        "string_too_long": gettext("不超过 %(max)s 字。") % {"max": ctx.get("max_length", "")},
+        "greater_than_equal": gettext("不能小于 %(min)s。") % {"min": ctx.get("ge", "")},
+        "less_than_equal": gettext("不能大于 %(max)s。") % {"max": ctx.get("le", "")},
     }
-    return messages.get(kind, "取值无效。")
+    return messages.get(kind) or gettext("取值无效。")

@@ -1,10 +1,11 @@
 from django.urls import include, path
 
 from baosong.api import api
+from baosong.home import home
 from baosong.orgs import views, views_auth
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("login/", views_auth.login_view, name="login"),
     path("logout/", views_auth.logout_view, name="logout"),
@@ -15,5 +16,6 @@ urlpatterns = [
     path("profile/tokens/<int:pk>/revoke/", views_auth.token_revoke, name="token_revoke"),
     path("", include("baosong.orgs.urls")),
     path("audit/", include("baosong.audit.urls")),
+    path("", include("baosong.submissions.urls")),
     path("api/v1/", api.urls),
 ]

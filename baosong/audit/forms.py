@@ -1,24 +1,25 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from baosong.audit.models import ACTION_LABELS
 from baosong.lib.widgets import FastSelect
 
 
 class EventFilterForm(forms.Form):
-    actor = forms.CharField(label="操作人登录名", required=False, max_length=150)
-    unit = forms.ChoiceField(label="单位", required=False, widget=FastSelect)
+    actor = forms.CharField(label=_("操作人登录名"), required=False, max_length=150)
+    unit = forms.ChoiceField(label=_("单位"), required=False, widget=FastSelect)
     action = forms.ChoiceField(
-        label="操作",
+        label=_("操作"),
         required=False,
-        choices=[("", "全部操作"), *sorted(ACTION_LABELS.items(), key=lambda kv: kv[0])],
+        choices=[("", _("全部操作")), *sorted(ACTION_LABELS.items(), key=lambda kv: kv[0])],
     )
     start = forms.DateField(
-        label="起始日期",
+        label=_("起始日期"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end = forms.DateField(
-        label="截止日期",
+        label=_("截止日期"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
@@ -27,4 +28,4 @@ class EventFilterForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["unit"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "全部单位"), *units]
+        field.choices = [("", _("全部单位")), *units]

@@ -4,55 +4,58 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # What each action means, in the words users read in the log.
-ACTION_LABELS: dict[str, str] = {
-    "auth.login": "登录成功",
-    "auth.login_failed": "登录失败",
-    "auth.logout": "退出登录",
-    "auth.lockout": "账号锁定",
-    "auth.unlock": "解除锁定",
-    "unit.create": "新建单位",
-    "unit.update": "修改单位",
-    "unit.move": "移动单位",
-    "unit.deactivate": "停用单位",
-    "unit.reactivate": "启用单位",
-    "person.create": "新建人员",
-    "person.update": "修改人员",
-    "person.deactivate": "停用账号",
-    "person.reactivate": "启用账号",
-    "person.password_reset": "重置密码",
-    "person.password_change": "修改密码",
-    "person.platform_role": "分配平台角色",
-    "membership.create": "添加任职",
-    "membership.end": "结束任职",
-    "token.create": "生成 API 令牌",
-    "token.revoke": "撤销 API 令牌",
-    "register.import": "导入台账",
-    "register.export": "导出台账",
-    "audit.export": "导出审计日志",
+ACTION_LABELS: dict[str, str | Promise] = {
+    "auth.login": _("登录成功"),
+    "auth.login_failed": _("登录失败"),
+    "auth.logout": _("退出登录"),
+    "auth.lockout": _("账号锁定"),
+    "auth.unlock": _("解除锁定"),
+    "unit.create": _("新建单位"),
+    "unit.update": _("修改单位"),
+    "unit.move": _("移动单位"),
+    "unit.deactivate": _("停用单位"),
+    "unit.reactivate": _("启用单位"),
+    "person.create": _("新建人员"),
+    "person.update": _("修改人员"),
+    "person.deactivate": _("停用账号"),
+    "person.reactivate": _("启用账号"),
+    "person.password_reset": _("重置密码"),
+    "person.password_change": _("修改密码"),
+    "person.platform_role": _("分配平台角色"),
+    "membership.create": _("添加任职"),
+    "membership.end": _("结束任职"),
+    "token.create": _("生成 API 令牌"),
+    "token.revoke": _("撤销 API 令牌"),
+    "register.import": _("导入台账"),
+    "register.export": _("导出台账"),
+    "audit.export": _("导出审计日志"),
 }
 
 # The role under which an actor acted, as recorded by the workflows ("unit_admin@/1/5/" carries the
 # path of the administered unit; the log shows that unit's name).
-ROLE_LABELS: dict[str, str] = {
-    "system_admin": "系统管理员",
-    "security_admin": "安全管理员",
-    "audit_admin": "审计管理员",
-    "unit_admin": "单位管理员",
-    "self": "本人",
-    "system": "平台（命令行）",
+ROLE_LABELS: dict[str, str | Promise] = {
+    "system_admin": _("系统管理员"),
+    "security_admin": _("安全管理员"),
+    "audit_admin": _("审计管理员"),
+    "unit_admin": _("单位管理员"),
+    "self": _("本人"),
+    "system": _("平台（命令行）"),
 }
 
 AUDIT_ADMIN = "audit_admin"
 
 
 def role_label(role: str, unit_names: dict[str, str] | None = None) -> str:
-    name, _, path = role.partition("@")
-    label = ROLE_LABELS.get(name, name)
+    name, _sep, path = role.partition("@")
+    label = str(ROLE_LABELS.get(name, name))
     if path:
-        label = f"{label}（{(unit_names or {}).get(path, path)}）"
+        unit = (unit_names or {}).get(path, path)
+        label = gettext("%(role)s（%(unit)s）") % {"role": label, "unit": unit}
     return label
 
 
@@ -117,4 +120,4 @@ class Event(models.Model):
 
     @property
     def action_label(self) -> str:
-        return ACTION_LABELS.get(self.action, self.action)
+        return str(ACTION_LABELS.get(self.action, self.action))

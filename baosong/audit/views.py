@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -31,7 +32,7 @@ def _unit_choices() -> list[tuple[str, str]]:
 
 def _filtered(request: HttpRequest) -> tuple[EventFilterForm, QuerySet[Event]]:
     if not can_read_audit(request.user):
-        raise PermissionDenied("只有审计管理员可以查看审计日志。")
+        raise PermissionDenied(gettext("只有审计管理员可以查看审计日志。"))
     form = EventFilterForm(request.GET or None, units=_unit_choices())
     events = Event.objects.all()
     if form.is_valid():
@@ -82,20 +83,20 @@ def event_export(request: HttpRequest) -> HttpResponse:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "审计日志"
+    ws.title = gettext("审计日志")
     headers = [
-        "时间",
-        "操作人",
-        "角色",
-        "来源IP",
-        "操作",
-        "操作代码",
-        "对象类型",
-        "对象ID",
-        "对象",
-        "单位路径",
-        "变更前",
-        "变更后",
+        gettext("时间"),
+        gettext("操作人"),
+        gettext("角色"),
+        gettext("来源IP"),
+        gettext("操作"),
+        gettext("操作代码"),
+        gettext("对象类型"),
+        gettext("对象ID"),
+        gettext("对象"),
+        gettext("单位路径"),
+        gettext("变更前"),
+        gettext("变更后"),
     ]
     ws.append(headers)
     for cell in ws[1]:
@@ -132,7 +133,7 @@ def event_export(request: HttpRequest) -> HttpResponse:
         object_type="event",
         object_repr=request.GET.urlencode()[:200],
     )
-    filename = f"审计日志-{timezone.localdate():%Y%m%d}.xlsx"
+    filename = f"{gettext('审计日志')}-{timezone.localdate():%Y%m%d}.xlsx"
     return attachment(workbook_bytes(wb), filename)
 
 

@@ -5,8 +5,9 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Model, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
@@ -195,7 +196,7 @@ class MeOut(Schema):
 
 # Helpers -----------------------------------------------------------------------------------------
 
-M = TypeVar("M", Unit, User)
+M = TypeVar("M", bound=Model)
 
 
 def _caller(request: HttpRequest) -> User:
@@ -290,7 +291,7 @@ def _person_detail(user: User, person: User) -> PersonDetail:
 def list_units(request: HttpRequest, filters: Query[UnitFilter]) -> UnitPage:
     user = _caller(request)
     if not access.can_browse_units(user):
-        raise PermissionDenied("无权查看单位。")
+        raise PermissionDenied(gettext("无权查看单位。"))
     units = access.visible_units(user)
     if filters.q.strip():
         q = filters.q.strip()
@@ -365,7 +366,7 @@ def update_unit(request: HttpRequest, unit_id: int, payload: UnitPatch) -> UnitD
             )
         if "parent_id" in sent:
             if payload.parent_id is None:
-                raise ValidationError({"parent_id": "不能把已有单位改为顶级单位。"})
+                raise ValidationError({"parent_id": gettext("不能把已有单位改为顶级单位。")})
             new_parent = access.get_unit_for(user, payload.parent_id)
             workflow.move_unit(by=user, unit=unit, new_parent=new_parent, ip=ip)
     return _unit_detail(user, access.get_unit_for(user, unit_id))
@@ -394,7 +395,7 @@ def reactivate_unit(request: HttpRequest, unit_id: int) -> UnitDetail:
 def list_people(request: HttpRequest, filters: Query[PersonFilter]) -> PersonPage:
     user = _caller(request)
     if not access.can_browse_people(user):
-        raise PermissionDenied("无权查看人员。")
+        raise PermissionDenied(gettext("无权查看人员。"))
     people = access.visible_people(user)
     if filters.q.strip():
         q = filters.q.strip()
@@ -438,9 +439,9 @@ def create_person(request: HttpRequest, payload: PersonCreate) -> Status[PersonC
     one-time password that must be changed at the first sign-in, as the UI does."""
     user, ip = _caller(request), client_ip(request)
     if not (access.can_set_platform_roles(user) or access.scope_for(user).admin_paths):
-        raise PermissionDenied("无权新建人员。")
+        raise PermissionDenied(gettext("无权新建人员。"))
     if (payload.unit_id is None) != (payload.role is None):
-        raise ValidationError({"role": "请同时指定所在单位（unit_id）和角色（role）。"})
+        raise ValidationError({"role": gettext("请同时指定所在单位（unit_id）和角色（role）。")})
     unit = access.get_unit_for(user, payload.unit_id) if payload.unit_id is not None else None
     with transaction.atomic():
         person = workflow.create_person(

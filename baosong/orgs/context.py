@@ -17,5 +17,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "units": access.can_browse_units(user),
             "people": access.can_browse_people(user),
             "audit": access.can_read_audit(user),
+            "roles": access.scope_for(user).roles,
         }
     }

@@ -6,6 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from baosong.lib.widgets import FastSelect
 from baosong.orgs.models import Level, PlatformRole, Role, Unit
@@ -17,7 +19,8 @@ class UnitChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     widget = FastSelect
 
     def label_from_instance(self, obj: Unit) -> str:
-        return f"{'　' * obj.depth}{obj.short_name}（{obj.code}）"
+        label = gettext("%(name)s（%(code)s）") % {"name": obj.short_name, "code": obj.code}
+        return f"{'　' * obj.depth}{label}"
 
 
 def apply_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -32,15 +35,15 @@ def apply_errors(form: forms.Form, exc: ValidationError) -> None:
 
 
 class UnitForm(forms.Form):
-    code = forms.CharField(label="单位编码", max_length=32)
-    name = forms.CharField(label="单位全称", max_length=120)
-    short_name = forms.CharField(label="单位简称", max_length=40)
-    level = forms.ChoiceField(label="层级", choices=Level.choices)
-    sort_order = forms.IntegerField(label="排序", initial=0, min_value=-9999, max_value=9999)
+    code = forms.CharField(label=_("单位编码"), max_length=32)
+    name = forms.CharField(label=_("单位全称"), max_length=120)
+    short_name = forms.CharField(label=_("单位简称"), max_length=40)
+    level = forms.ChoiceField(label=_("层级"), choices=Level.choices)
+    sort_order = forms.IntegerField(label=_("排序"), initial=0, min_value=-9999, max_value=9999)
 
 
 class MoveForm(forms.Form):
-    new_parent = UnitChoiceField(label="新的上级单位", queryset=Unit.objects.none())
+    new_parent = UnitChoiceField(label=_("新的上级单位"), queryset=Unit.objects.none())
 
     def __init__(self, *args: Any, parents: QuerySet[Unit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -50,28 +53,28 @@ class MoveForm(forms.Form):
 
 
 class PersonForm(forms.Form):
-    username = forms.CharField(label="登录名", max_length=64)
-    real_name = forms.CharField(label="姓名", max_length=40)
-    mobile = forms.CharField(label="手机", max_length=11, required=False)
-    email = forms.EmailField(label="邮箱", required=False)
+    username = forms.CharField(label=_("登录名"), max_length=64)
+    real_name = forms.CharField(label=_("姓名"), max_length=40)
+    mobile = forms.CharField(label=_("手机"), max_length=11, required=False)
+    email = forms.EmailField(label=_("邮箱"), required=False)
 
 
 class PersonEditForm(forms.Form):
-    real_name = forms.CharField(label="姓名", max_length=40)
-    mobile = forms.CharField(label="手机", max_length=11, required=False)
-    email = forms.EmailField(label="邮箱", required=False)
+    real_name = forms.CharField(label=_("姓名"), max_length=40)
+    mobile = forms.CharField(label=_("手机"), max_length=11, required=False)
+    email = forms.EmailField(label=_("邮箱"), required=False)
 
 
 class MembershipForm(forms.Form):
-    unit = UnitChoiceField(label="单位", queryset=Unit.objects.none())
-    role = forms.ChoiceField(label="角色", choices=Role.choices)
+    unit = UnitChoiceField(label=_("单位"), queryset=Unit.objects.none())
+    role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
     start = forms.DateField(
-        label="起始日期",
+        label=_("起始日期"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         initial=timezone.localdate,
     )
     end = forms.DateField(
-        label="终止日期",
+        label=_("终止日期"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
@@ -89,7 +92,7 @@ class NewPersonForm(PersonForm, MembershipForm):
 
 class EndMembershipForm(forms.Form):
     end = forms.DateField(
-        label="终止日期",
+        label=_("终止日期"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         initial=timezone.localdate,
     )
@@ -97,38 +100,40 @@ class EndMembershipForm(forms.Form):
 
 class PlatformRoleForm(forms.Form):
     platform_role = forms.ChoiceField(
-        label="平台角色", choices=PlatformRole.choices, required=False
+        label=_("平台角色"), choices=PlatformRole.choices, required=False
     )
 
 
 class PasswordChangeForm(forms.Form):
-    old_password = forms.CharField(label="原密码", widget=forms.PasswordInput)
-    new_password = forms.CharField(label="新密码", widget=forms.PasswordInput)
-    new_password2 = forms.CharField(label="再次输入新密码", widget=forms.PasswordInput)
+    old_password = forms.CharField(label=_("原密码"), widget=forms.PasswordInput)
+    new_password = forms.CharField(label=_("新密码"), widget=forms.PasswordInput)
+    new_password2 = forms.CharField(label=_("再次输入新密码"), widget=forms.PasswordInput)
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         if data.get("new_password") and data.get("new_password") != data.get("new_password2"):
-            raise ValidationError({"new_password2": "两次输入的新密码不一致。"})
+            raise ValidationError({"new_password2": _("两次输入的新密码不一致。")})
         return data
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(label="令牌名称", max_length=60)
+    name = forms.CharField(label=_("令牌名称"), max_length=60)
 
 
 class UnitFilterForm(forms.Form):
-    q = forms.CharField(label="关键字", required=False)
+    q = forms.CharField(label=_("关键字"), required=False)
 
 
 class PersonFilterForm(forms.Form):
-    q = forms.CharField(label="姓名/登录名/手机", required=False)
-    unit = UnitChoiceField(label="单位", queryset=Unit.objects.none(), required=False)
+    q = forms.CharField(label=_("姓名/登录名/手机"), required=False)
+    unit = UnitChoiceField(label=_("单位"), queryset=Unit.objects.none(), required=False)
     role = forms.ChoiceField(
-        label="角色", choices=[("", "全部角色"), *Role.choices], required=False
+        label=_("角色"), choices=[("", _("全部角色")), *Role.choices], required=False
     )
     active = forms.ChoiceField(
-        label="状态", choices=[("", "全部"), ("1", "启用"), ("0", "停用")], required=False
+        label=_("状态"),
+        choices=[("", _("全部")), ("1", _("启用")), ("0", pgettext_lazy("status", "停用"))],
+        required=False,
     )
 
     def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:

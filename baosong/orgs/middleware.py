@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext
 
 # Paths open without signing in. Every other URL requires a session (the API uses its own auth).
 PUBLIC_PREFIXES = ("/login/", "/healthz", "/static/", "/i18n/", "/api/")
@@ -52,7 +53,7 @@ class SessionLimitsMiddleware:
             ):
                 logout(request)
                 if request.path_info.startswith("/api/"):
-                    return JsonResponse({"detail": "会话已过期，请重新登录。"}, status=401)
+                    return JsonResponse({"detail": gettext("会话已过期，请重新登录。")}, status=401)
             elif now - seen >= settings.SESSION_TOUCH_SECONDS:
                 session["seen_at"] = now  # saving the session also moves its expiry date
         return self.get_response(request)

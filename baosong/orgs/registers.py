@@ -19,6 +19,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
+from django.utils.translation import gettext, gettext_lazy
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -71,7 +72,7 @@ MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 MAX_DATA_ROWS = 10_000
 SORT_ORDER_LIMIT = 9999
 
-NOT_XLSX = (
+NOT_XLSX = gettext_lazy(
     "文件不是有效的 .xlsx 工作簿（可能是改了扩展名的其他文件），"
     "请用 Excel 或 WPS 另存为 .xlsx 后再上传。"
 )
@@ -191,9 +192,13 @@ class _Row:
             return ""
         result = _as_text(value)
         if required and not result:
-            self.error(column, f"“{column}”不能为空。")
+            self.error(column, gettext("“%(column)s”不能为空。") % {"column": column})
         elif max_length is not None and len(result) > max_length:
-            self.error(column, f"“{column}”不能超过 {max_length} 字。")
+            self.error(
+                column,
+                gettext("“%(column)s”不能超过 %(max)d 字。")
+                % {"column": column, "max": max_length},
+            )
         return result
 
 
@@ -223,26 +228,31 @@ def _check_container(data: bytes) -> str | None:
     """Refuse oversized files, non-zip files and zip bombs before any XML is parsed."""
     limit = settings.IMPORT_MAX_BYTES
     if len(data) > limit:
-        return f"文件过大（{len(data) / 1048576:.1f} MB），上限为 {limit / 1048576:.1f} MB。"
+        return gettext("文件过大（%(size).1f MB），上限为 %(limit).1f MB。") % {
+            "size": len(data) / 1048576,
+            "limit": limit / 1048576,
+        }
     if not data:
-        return "文件是空的。"
+        return gettext("文件是空的。")
     if not data.startswith(b"PK\x03\x04"):
-        return NOT_XLSX
+        return str(NOT_XLSX)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        return NOT_XLSX
+        return str(NOT_XLSX)
     if len(entries) > MAX_ZIP_ENTRIES:
-        return f"文件内部条目过多（{len(entries)} 个），不像正常的台账，已拒绝。"
+        return gettext("文件内部条目过多（%(count)d 个），不像正常的台账，已拒绝。") % {
+            "count": len(entries)
+        }
     total = sum(entry.file_size for entry in entries)
     if total > MAX_UNCOMPRESSED_BYTES:
-        return (
-            f"文件解压后过大（约 {total / 1048576:.0f} MB，上限 "
-            f"{MAX_UNCOMPRESSED_BYTES / 1048576:.0f} MB），已拒绝。"
-        )
+        return gettext("文件解压后过大（约 %(size).0f MB，上限 %(limit).0f MB），已拒绝。") % {
+            "size": total / 1048576,
+            "limit": MAX_UNCOMPRESSED_BYTES / 1048576,
+        }
     if "xl/workbook.xml" not in {entry.filename for entry in entries}:
-        return NOT_XLSX
+        return str(NOT_XLSX)
     return None
 
 
@@ -263,14 +273,15 @@ def _read_sheet(
     for cell in grid[0]:
         letter = get_column_letter(cell.column)
         if _is_formula(cell):
-            errors.append(RegisterError(name, 1, letter, "", "不允许公式。"))
+            errors.append(RegisterError(name, 1, letter, "", gettext("不允许公式。")))
             failed = True
             continue
         header = _as_text(cell.value).rstrip("*＊").strip()
         if header not in columns:
             continue
         if header in sheet.letters:
-            errors.append(RegisterError(name, 1, letter, header, f"列名“{header}”重复。"))
+            message = gettext("列名“%(column)s”重复。") % {"column": header}
+            errors.append(RegisterError(name, 1, letter, header, message))
             failed = True
             continue
         sheet.letters[header] = letter
@@ -278,7 +289,13 @@ def _read_sheet(
     for column in required:
         if column not in sheet.letters:
             errors.append(
-                RegisterError(name, 1, "", column, f"缺少“{column}”列（第 1 行应为列名）。")
+                RegisterError(
+                    name,
+                    1,
+                    "",
+                    column,
+                    gettext("缺少“%(column)s”列（第 1 行应为列名）。") % {"column": column},
+                )
             )
             failed = True
     if failed:
@@ -293,7 +310,11 @@ def _read_sheet(
             if _is_formula(cell):
                 errors.append(
                     RegisterError(
-                        name, number, get_column_letter(cell.column), header, "不允许公式。"
+                        name,
+                        number,
+                        get_column_letter(cell.column),
+                        header,
+                        gettext("不允许公式。"),
                     )
                 )
                 if header:
@@ -303,7 +324,13 @@ def _read_sheet(
         sheet.rows.append((number, values))
         if len(sheet.rows) > MAX_DATA_ROWS:
             errors.append(
-                RegisterError(name, None, "", "", f"数据超过 {MAX_DATA_ROWS} 行，请分批导入。")
+                RegisterError(
+                    name,
+                    None,
+                    "",
+                    "",
+                    gettext("数据超过 %(count)d 行，请分批导入。") % {"count": MAX_DATA_ROWS},
+                )
             )
             return None
     return sheet
@@ -319,7 +346,7 @@ def parse_register(data: bytes) -> Register:
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=False, data_only=False)
     except Exception:  # openpyxl raises many kinds (KeyError, XML errors…) for broken files
-        register.errors.append(RegisterError("", None, "", "", NOT_XLSX))
+        register.errors.append(RegisterError("", None, "", "", str(NOT_XLSX)))
         return register
     if UNIT_SHEET not in wb.sheetnames and PERSON_SHEET not in wb.sheetnames:
         register.errors.append(
@@ -328,7 +355,8 @@ def parse_register(data: bytes) -> Register:
                 None,
                 "",
                 "",
-                f"工作簿中没有“{UNIT_SHEET}”或“{PERSON_SHEET}”工作表，请使用导入模板。",
+                gettext("工作簿中没有“%(units)s”或“%(people)s”工作表，请使用导入模板。")
+                % {"units": UNIT_SHEET, "people": PERSON_SHEET},
             )
         )
         return register
@@ -351,7 +379,8 @@ def parse_register(data: bytes) -> Register:
                 None,
                 "",
                 "",
-                f"工作簿中没有可导入的数据：“{UNIT_SHEET}”和“{PERSON_SHEET}”工作表都是空的。",
+                gettext("工作簿中没有可导入的数据：“%(units)s”和“%(people)s”工作表都是空的。")
+                % {"units": UNIT_SHEET, "people": PERSON_SHEET},
             )
         )
         return register
@@ -376,16 +405,22 @@ def _unit_row(row: _Row) -> UnitRow:
         try:
             code_validator(code)
         except ValidationError:
-            row.error("单位编码", "单位编码只能包含字母、数字、下划线和连字符，最长 32 位。")
+            row.error(
+                "单位编码", gettext("单位编码只能包含字母、数字、下划线和连字符，最长 32 位。")
+            )
     name = row.text("单位全称", required=True, max_length=120)
     short_name = row.text("单位简称", required=True, max_length=40)
     parent_code = row.text("上级单位编码")
     if parent_code and parent_code == code:
-        row.error("上级单位编码", "上级单位不能是本单位。")
+        row.error("上级单位编码", gettext("上级单位不能是本单位。"))
     level_text = row.text("层级", required=True)
     level = LEVEL_BY_LABEL.get(level_text.removesuffix("级"), "")
     if level_text and not level:
-        row.error("层级", f"未知层级“{level_text}”，可选：{'、'.join(LEVEL_BY_LABEL)}。")
+        row.error(
+            "层级",
+            gettext("未知层级“%(level)s”，可选：%(choices)s。")
+            % {"level": level_text, "choices": "、".join(LEVEL_BY_LABEL)},
+        )
     sort_order = _sort_order(row)
     return UnitRow(row.row, code, name, short_name, parent_code, level, sort_order)
 
@@ -400,7 +435,10 @@ def _sort_order(row: _Row) -> int:
     elif isinstance(value, float | str) and re.fullmatch(r"[+-]?\d+", _as_text(value)):
         number = int(_as_text(value))
     if number is None or abs(number) > SORT_ORDER_LIMIT:
-        row.error("排序", f"排序应为 -{SORT_ORDER_LIMIT} 到 {SORT_ORDER_LIMIT} 之间的整数。")
+        row.error(
+            "排序",
+            gettext("排序应为 -%(limit)d 到 %(limit)d 之间的整数。") % {"limit": SORT_ORDER_LIMIT},
+        )
         return 0
     return number
 
@@ -413,7 +451,11 @@ def _check_units(sheet: _Sheet, register: Register) -> dict[str, UnitRow]:
         row = _Row(sheet, number, values, errors)
         unit = _unit_row(row)
         if unit.code in first_row:
-            row.error("单位编码", f"单位编码“{unit.code}”与第 {first_row[unit.code]} 行重复。")
+            row.error(
+                "单位编码",
+                gettext("单位编码“%(code)s”与第 %(row)d 行重复。")
+                % {"code": unit.code, "row": first_row[unit.code]},
+            )
         elif unit.code:
             first_row[unit.code] = number
         rows.append((unit, row))
@@ -422,7 +464,9 @@ def _check_units(sheet: _Sheet, register: Register) -> dict[str, UnitRow]:
     in_db = {u.code: u for u in Unit.objects.filter(code__in=wanted)}
     for unit, row in rows:
         if unit.code in in_db and first_row.get(unit.code) == unit.row:
-            row.error("单位编码", f"单位编码“{unit.code}”在系统中已存在。")
+            row.error(
+                "单位编码", gettext("单位编码“%(code)s”在系统中已存在。") % {"code": unit.code}
+            )
         _check_parent(unit, row, in_sheet, in_db)
     valid = {unit.code: unit for unit, row in rows if not row.failed}
     register.units = _parents_first(valid, rows)
@@ -442,10 +486,17 @@ def _check_parent(
         elif unit.parent_code in in_db:
             parent = in_db[unit.parent_code]
             if not parent.is_active:
-                row.error("上级单位编码", f"上级单位“{unit.parent_code}”已停用。")
+                row.error(
+                    "上级单位编码",
+                    gettext("上级单位“%(code)s”已停用。") % {"code": unit.parent_code},
+                )
                 return
         else:
-            row.error("上级单位编码", f"上级单位编码“{unit.parent_code}”在本表和系统中都不存在。")
+            row.error(
+                "上级单位编码",
+                gettext("上级单位编码“%(code)s”在本表和系统中都不存在。")
+                % {"code": unit.parent_code},
+            )
             return
     if not unit.level:
         return
@@ -471,7 +522,7 @@ def _parents_first(valid: dict[str, UnitRow], rows: list[tuple[UnitRow, _Row]]) 
     stuck = {u.row for u in pending}
     for unit, row in rows:
         if unit.row in stuck:
-            row.error("上级单位编码", "上级单位关系形成循环。")
+            row.error("上级单位编码", gettext("上级单位关系形成循环。"))
     return ordered
 
 
@@ -484,20 +535,26 @@ def _person_row(row: _Row) -> PersonRow:
         try:
             login_validator(username)
         except ValidationError:
-            row.error("登录名", "登录名只能包含字母、数字、点、下划线和连字符，2 至 64 位。")
+            row.error(
+                "登录名", gettext("登录名只能包含字母、数字、点、下划线和连字符，2 至 64 位。")
+            )
     real_name = row.text("姓名", required=True, max_length=40)
     mobile = row.text("手机")
     if mobile:
         try:
             mobile_validator(mobile)
         except ValidationError:
-            row.error("手机", f"手机号码“{mobile}”不正确，应为 11 位中国大陆手机号。")
+            row.error(
+                "手机",
+                gettext("手机号码“%(mobile)s”不正确，应为 11 位中国大陆手机号。")
+                % {"mobile": mobile},
+            )
     email = row.text("邮箱", max_length=254)
     if email:
         try:
             validate_email(email)
         except ValidationError:
-            row.error("邮箱", f"邮箱“{email}”格式不正确。")
+            row.error("邮箱", gettext("邮箱“%(email)s”格式不正确。") % {"email": email})
     unit_code = row.text("所属单位编码", required=True)
     roles = _roles(row)
     start = _date(row, "起始日期")
@@ -513,11 +570,15 @@ def _roles(row: _Row) -> list[str]:
             continue
         role = ROLE_BY_LABEL.get(label)
         if role is None:
-            row.error("角色", f"未知角色“{label}”，可选：{'、'.join(ROLE_BY_LABEL)}。")
+            row.error(
+                "角色",
+                gettext("未知角色“%(role)s”，可选：%(choices)s。")
+                % {"role": label, "choices": "、".join(ROLE_BY_LABEL)},
+            )
         elif role not in roles:
             roles.append(role)
     if text and not roles and not row.failed:
-        row.error("角色", "“角色”不能为空。")
+        row.error("角色", gettext("“%(column)s”不能为空。") % {"column": "角色"})
     return roles
 
 
@@ -535,7 +596,10 @@ def _date(row: _Row, column: str) -> dt.date | None:
             return dt.date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             pass
-    row.error(column, f"日期“{_as_text(value)}”不正确，应写成 2026-01-05 这样的日期。")
+    row.error(
+        column,
+        gettext("日期“%(date)s”不正确，应写成 2026-01-05 这样的日期。") % {"date": _as_text(value)},
+    )
     return None
 
 
@@ -558,9 +622,12 @@ def _check_people(
         code = person.unit_code
         if code and code not in sheet_units:
             if code not in in_db:
-                row.error("所属单位编码", f"所属单位编码“{code}”在本表和系统中都不存在。")
+                row.error(
+                    "所属单位编码",
+                    gettext("所属单位编码“%(code)s”在本表和系统中都不存在。") % {"code": code},
+                )
             elif not in_db[code].is_active:
-                row.error("所属单位编码", f"所属单位“{code}”已停用。")
+                row.error("所属单位编码", gettext("所属单位“%(code)s”已停用。") % {"code": code})
         key = person.username.lower()
         if not key:
             continue
@@ -570,8 +637,10 @@ def _check_people(
         elif earlier.unit_code == person.unit_code:
             row.error(
                 "登录名",
-                f"登录名“{person.username}”与第 {earlier.row} 行重复"
-                "（同一单位的多个角色请写在同一行）。",
+                gettext(
+                    "登录名“%(username)s”与第 %(row)d 行重复（同一单位的多个角色请写在同一行）。"
+                )
+                % {"username": person.username, "row": earlier.row},
             )
         elif (earlier.real_name, earlier.mobile, earlier.email) != (
             person.real_name,
@@ -580,13 +649,18 @@ def _check_people(
         ):
             row.error(
                 "登录名",
-                f"登录名“{person.username}”在第 {earlier.row} 行已出现，但姓名、手机或邮箱不一致。",
+                gettext("登录名“%(username)s”在第 %(row)d 行已出现，但姓名、手机或邮箱不一致。")
+                % {"username": person.username, "row": earlier.row},
             )
         account = existing.get(key)
         if account is not None:
             person.existing = True
             if account.real_name != person.real_name:
-                row.error("姓名", f"登录名“{person.username}”已被系统中另一位人员使用。")
+                row.error(
+                    "姓名",
+                    gettext("登录名“%(username)s”已被系统中另一位人员使用。")
+                    % {"username": person.username},
+                )
     register.people = [person for person, _ in rows]
 
 
@@ -649,7 +723,10 @@ class _Applier:
             if row.parent_code in self.failed_units:
                 self.failed_units.add(row.code)
                 self.error(
-                    UNIT_SHEET, row.row, "上级单位编码", f"上级单位“{row.parent_code}”未能导入。"
+                    UNIT_SHEET,
+                    row.row,
+                    "上级单位编码",
+                    gettext("上级单位“%(code)s”未能导入。") % {"code": row.parent_code},
                 )
                 continue
             parent = self.unit_for(row.parent_code) if row.parent_code else None
@@ -666,7 +743,9 @@ class _Applier:
                 )
             except PermissionDenied as exc:
                 self.failed_units.add(row.code)
-                self.error(UNIT_SHEET, row.row, "上级单位编码", str(exc) or "无权新建该单位。")
+                self.error(
+                    UNIT_SHEET, row.row, "上级单位编码", str(exc) or gettext("无权新建该单位。")
+                )
             except ValidationError as exc:
                 self.failed_units.add(row.code)
                 self.workflow_error(UNIT_SHEET, row.row, exc, UNIT_FIELDS, "单位编码")
@@ -679,19 +758,24 @@ class _Applier:
         for row in self.register.people:
             if row.unit_code in self.failed_units:
                 self.error(
-                    PERSON_SHEET, row.row, "所属单位编码", f"所属单位“{row.unit_code}”未能导入。"
+                    PERSON_SHEET,
+                    row.row,
+                    "所属单位编码",
+                    gettext("所属单位“%(code)s”未能导入。") % {"code": row.unit_code},
                 )
                 continue
             unit = self.unit_for(row.unit_code)
             if unit is None:
-                self.error(PERSON_SHEET, row.row, "所属单位编码", "所属单位不存在。")
+                self.error(PERSON_SHEET, row.row, "所属单位编码", gettext("所属单位不存在。"))
                 continue
             try:
                 people[row.username.lower()] = self.create_person(
                     row, unit, people.get(row.username.lower())
                 )
             except PermissionDenied as exc:
-                self.error(PERSON_SHEET, row.row, "所属单位编码", str(exc) or "无权添加该人员。")
+                self.error(
+                    PERSON_SHEET, row.row, "所属单位编码", str(exc) or gettext("无权添加该人员。")
+                )
             except ValidationError as exc:
                 self.workflow_error(PERSON_SHEET, row.row, exc, PERSON_FIELDS, "登录名")
 
@@ -789,15 +873,19 @@ def _unit_cells(unit: Unit) -> list[CellValue]:
 
 
 TEMPLATE_NOTES = (
-    "“单位”和“人员”两张工作表各有一行示例，导入前请删除或改成真实数据。",
-    "第 1 行是列名，列的顺序可以调整；带 * 的列名也能识别。空行会被忽略。",
-    "单位：单位编码、单位全称、单位简称、层级必填；层级可选 中央、省、市、县、乡镇、科室。",
-    "单位：上级单位编码可以是本表中的单位，也可以是系统中已有的单位；留空表示顶级单位（仅系统管理员）。",
-    "人员：登录名、姓名、所属单位编码、角色必填。",
-    "人员：角色可选 信息员、通讯员、审核人、编辑、单位管理员，多个用“、”分隔。",
-    "人员：手机为 11 位中国大陆手机号；起始日期写成 2026-01-05，留空为导入当天。",
-    "同一人在多个单位任职时，每个单位写一行，姓名、手机、邮箱保持一致。",
-    "单元格中不能有公式。任何一行有错，整个文件都不会导入。",
+    gettext_lazy("“单位”和“人员”两张工作表各有一行示例，导入前请删除或改成真实数据。"),
+    gettext_lazy("第 1 行是列名，列的顺序可以调整；带 * 的列名也能识别。空行会被忽略。"),
+    gettext_lazy(
+        "单位：单位编码、单位全称、单位简称、层级必填；层级可选 中央、省、市、县、乡镇、科室。"
+    ),
+    gettext_lazy(
+        "单位：上级单位编码可以是本表中的单位，也可以是系统中已有的单位；留空表示顶级单位（仅系统管理员）。"
+    ),
+    gettext_lazy("人员：登录名、姓名、所属单位编码、角色必填。"),
+    gettext_lazy("人员：角色可选 信息员、通讯员、审核人、编辑、单位管理员，多个用“、”分隔。"),
+    gettext_lazy("人员：手机为 11 位中国大陆手机号；起始日期写成 2026-01-05，留空为导入当天。"),
+    gettext_lazy("同一人在多个单位任职时，每个单位写一行，姓名、手机、邮箱保持一致。"),
+    gettext_lazy("单元格中不能有公式。任何一行有错，整个文件都不会导入。"),
 )
 
 
@@ -831,11 +919,11 @@ def register_template() -> bytes:
         for letter in TEXT_COLUMNS[ws.title]:
             ws.column_dimensions[letter].number_format = "@"
     levels = DataValidation(type="list", formula1=f'"{",".join(LEVEL_BY_LABEL)}"', allow_blank=True)
-    levels.error = "请选择层级：" + "、".join(LEVEL_BY_LABEL)
+    levels.error = gettext("请选择层级：%(choices)s") % {"choices": "、".join(LEVEL_BY_LABEL)}
     units.add_data_validation(levels)
     levels.add(f"E2:E{MAX_DATA_ROWS + 1}")
     notes = wb.create_sheet("说明")
-    write_table(notes, ("说明",), [[line] for line in TEMPLATE_NOTES], (100,))
+    write_table(notes, ("说明",), [[str(line)] for line in TEMPLATE_NOTES], (100,))
     return workbook_bytes(wb)
 
 

@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from baosong.audit.models import Event
@@ -50,9 +51,8 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok\n", content_type="text/plain")
 
 
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def home_context(user: User) -> dict[str, object]:
+    """The unit-tree, account and audit panels of the home page (baosong/home.py adds the rest)."""
     scope = access.scope_for(user)
     memberships = (
         Membership.objects.current().filter(user=user).select_related("unit").order_by("unit__path")
@@ -73,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
         )
     if access.can_read_audit(user):
         context["recent_events"] = Event.objects.all()[:15]
-    return render(request, "orgs/home.html", context)
+    return context
 
 
 # Units -------------------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def unit_create(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, f"已新建单位“{unit.short_name}”。")
+            messages.success(request, gettext("已新建单位“%(name)s”。") % {"name": unit.short_name})
             return redirect("unit_detail", pk=unit.pk)
     return render(request, "orgs/unit_form.html", {"form": form, "parent": parent, "unit": None})
 
@@ -168,13 +168,16 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.get_unit_for(user, pk, need="manage")
     initial = {f: getattr(unit, f) for f in ("code", "name", "short_name", "level", "sort_order")}
     form = UnitForm(request.POST or None, initial=initial)
+    if access.unit_strict_manager_role(user, unit) is None:
+        # The level places the unit in the tree: only an admin of the parent changes it.
+        form.fields["level"].disabled = True
     if request.method == "POST" and form.is_valid():
         try:
             workflow.update_unit(by=user, unit=unit, ip=client_ip(request), **form.cleaned_data)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, "单位信息已保存。")
+            messages.success(request, gettext("单位信息已保存。"))
             return redirect("unit_detail", pk=unit.pk)
     return render(
         request, "orgs/unit_form.html", {"form": form, "parent": unit.parent, "unit": unit}
@@ -201,7 +204,10 @@ def unit_move(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, f"已将“{unit.short_name}”及其下级单位移至新的上级单位。")
+            messages.success(
+                request,
+                gettext("已将“%(name)s”及其下级单位移至新的上级单位。") % {"name": unit.short_name},
+            )
             return redirect("unit_detail", pk=unit.pk)
     return render(request, "orgs/unit_move.html", {"form": form, "unit": unit})
 
@@ -225,7 +231,8 @@ def _unit_set_active(request: HttpRequest, pk: int, *, active: bool) -> HttpResp
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"已{'启用' if active else '停用'}“{unit.short_name}”。")
+        message = gettext("已启用“%(name)s”。") if active else gettext("已停用“%(name)s”。")
+        messages.success(request, message % {"name": unit.short_name})
     return redirect("unit_detail", pk=unit.pk)
 
 
@@ -305,7 +312,10 @@ def person_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"已新建人员“{person.real_name}”。初始密码：{temporary}（首次登录须修改，仅显示一次）",
+                gettext(
+                    "已新建人员“%(name)s”。初始密码：%(password)s（首次登录须修改，仅显示一次）"
+                )
+                % {"name": person.real_name, "password": temporary},
             )
             return redirect("person_detail", pk=person.pk)
     return render(request, "orgs/person_form.html", {"form": form, "person": None})
@@ -359,7 +369,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, "人员信息已保存。")
+            messages.success(request, gettext("人员信息已保存。"))
             return redirect("person_detail", pk=person.pk)
     return render(request, "orgs/person_form.html", {"form": form, "person": person})
 
@@ -382,7 +392,12 @@ def _person_set_active(request: HttpRequest, pk: int, *, active: bool) -> HttpRe
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"已{'启用' if active else '停用'}账号“{person.username}”。")
+        message = (
+            gettext("已启用账号“%(username)s”。")
+            if active
+            else gettext("已停用账号“%(username)s”。")
+        )
+        messages.success(request, message % {"username": person.username})
     return redirect("person_detail", pk=person.pk)
 
 
@@ -392,7 +407,9 @@ def person_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
     person = access.get_person_for(user, pk, need="manage")
     temporary = workflow.reset_password(by=user, person=person, ip=client_ip(request))
     messages.success(
-        request, f"“{person.real_name}”的临时密码：{temporary}（首次登录须修改，仅显示一次）"
+        request,
+        gettext("“%(name)s”的临时密码：%(password)s（首次登录须修改，仅显示一次）")
+        % {"name": person.real_name, "password": temporary},
     )
     return redirect("person_detail", pk=person.pk)
 
@@ -402,7 +419,7 @@ def person_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     person = access.get_person_for(user, pk, need="manage")
     workflow.unlock_person(by=user, person=person, ip=client_ip(request))
-    messages.success(request, f"已解除“{person.real_name}”的登录锁定。")
+    messages.success(request, gettext("已解除“%(name)s”的登录锁定。") % {"name": person.real_name})
     return redirect("person_detail", pk=person.pk)
 
 
@@ -424,7 +441,7 @@ def person_platform_role(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, "平台角色已更新。")
+            messages.success(request, gettext("平台角色已更新。"))
     return redirect("person_detail", pk=person.pk)
 
 
@@ -443,7 +460,7 @@ def membership_create(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, "已添加任职。")
+            messages.success(request, gettext("已添加任职。"))
             return redirect("person_detail", pk=person.pk)
     return render(
         request, "orgs/membership_form.html", {"form": form, "person": person, "roles": Role}
@@ -458,7 +475,7 @@ def membership_end(request: HttpRequest, pk: int) -> HttpResponse:
     access.get_person_for(user, membership.user_id)
     form = EndMembershipForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "请填写有效的终止日期。")
+        messages.error(request, gettext("请填写有效的终止日期。"))
     else:
         try:
             workflow.end_membership(
@@ -467,5 +484,5 @@ def membership_end(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, "任职已结束，记录保留在历史中。")
+            messages.success(request, gettext("任职已结束，记录保留在历史中。"))
     return redirect("person_detail", pk=membership.user_id)

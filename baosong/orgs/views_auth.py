@@ -10,6 +10,8 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from baosong.lib.http import client_ip
@@ -21,8 +23,8 @@ from baosong.orgs.models import ApiToken, Membership, User
 class SignInForm(AuthenticationForm):
     error_messages = {
         # One message whether the login name is unknown or the password is wrong.
-        "invalid_login": "登录名或密码不正确。",
-        "inactive": "登录名或密码不正确。",
+        "invalid_login": _("登录名或密码不正确。"),
+        "inactive": _("登录名或密码不正确。"),
     }
 
 
@@ -36,7 +38,7 @@ login_view = LoginView.as_view(
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
-    messages.info(request, "您已安全退出。")
+    messages.info(request, gettext("您已安全退出。"))
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
@@ -83,7 +85,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
         else:
             # Keeps this session; every other session of the user stops working.
             update_session_auth_hash(request, user)
-            messages.success(request, "密码已修改，其他设备上的登录已失效。")
+            messages.success(request, gettext("密码已修改，其他设备上的登录已失效。"))
             return redirect("profile")
     return render(
         request, "orgs/password_change.html", {"form": form, "forced": user.must_change_password}
@@ -104,7 +106,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
         else:
             request.session["new_token"] = raw
     else:
-        messages.error(request, "请填写令牌名称。")
+        messages.error(request, gettext("请填写令牌名称。"))
     return redirect("profile")
 
 
@@ -113,5 +115,5 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     token = get_object_or_404(ApiToken, pk=pk, user=user)
     workflow.revoke_api_token(by=user, token=token, ip=client_ip(request))
-    messages.success(request, f"令牌“{token.name}”已撤销。")
+    messages.success(request, gettext("令牌“%(name)s”已撤销。") % {"name": token.name})
     return redirect("profile")

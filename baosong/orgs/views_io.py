@@ -6,6 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from baosong.audit.record import record
@@ -20,9 +22,9 @@ ERRORS_SHOWN = 500
 
 class RegisterUploadForm(forms.Form):
     file = forms.FileField(
-        label="台账文件",
+        label=_("台账文件"),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
-        help_text="Excel 或 WPS 保存的 .xlsx 文件。",
+        help_text=_("Excel 或 WPS 保存的 .xlsx 文件。"),
     )
 
 
@@ -44,7 +46,8 @@ def register_import(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_BYTES:
             limit = settings.IMPORT_MAX_BYTES / 1048576
-            errors = [RegisterError("", None, "", "", f"文件过大，上限为 {limit:.1f} MB。")]
+            message = gettext("文件过大，上限为 %(limit).1f MB。") % {"limit": limit}
+            errors = [RegisterError("", None, "", "", message)]
         else:
             register = registers.parse_register(upload.read())
             result = registers.apply_register(register, by=user, ip=client_ip(request))

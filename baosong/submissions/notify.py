@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import send_mass_mail
 from django.db import transaction
 
 from baosong.orgs.models import User
@@ -28,6 +28,6 @@ def send(kind: str, users: Iterable[User], item: Submission, message: str) -> No
     if recipients:
         subject = f"[报送] {message[:60]}"
         body = f"{message}\n\n{settings.BAOSONG_BASE_URL}/items/{item.pk}/"
-        transaction.on_commit(
-            lambda: send_mail(subject, body, None, recipients, fail_silently=True)
-        )
+        # One message per person, so co-authors do not see each other's addresses.
+        messages = [(subject, body, None, [address]) for address in recipients]
+        transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))

@@ -8,17 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from baosong.audit.record import record
 from baosong.orgs.access import scope_for
-from baosong.orgs.models import Membership, Role, Unit, User
-from baosong.submissions import access, notify
+from baosong.orgs.models import Membership, PlatformRole, Role, Unit, User
+from baosong.submissions import access, notify, uploads
 from baosong.submissions.models import (
     Addressee,
     Assignee,
+    Attachment,
     Author,
     Event,
     EventAction,
@@ -28,6 +29,7 @@ from baosong.submissions.models import (
     StageConfig,
     Status,
     Submission,
+    UploadLimit,
     Version,
     VersionSource,
 )
@@ -664,3 +666,199 @@ def set_stages(
         },
     )
     return created
+
+
+# Notifications: read markers and email preferences -----------------------------------------------
+# (models imported here so this section stays self-contained at the end of the module)
+
+
+@transaction.atomic
+def mark_notification_read(*, by: User, notification_id: int) -> int:
+    """A user marks one of their own notifications read and learns which item it is about;
+    another user's notification does not exist for them."""
+    from baosong.submissions.models import Notification
+
+    notification = Notification.objects.filter(pk=notification_id, user=by).first()
+    if notification is None:
+        raise Notification.DoesNotExist("notification")
+    if notification.read_at is None:
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+    return notification.submission_id
+
+
+@transaction.atomic
+def mark_all_notifications_read(*, by: User) -> int:
+    """All of the user's unread notifications become read; returns how many."""
+    from baosong.submissions.models import Notification
+
+    return Notification.objects.filter(user=by, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def email_kinds_for(user: User) -> set[str]:
+    """The notification kinds the user gets by email (on unless turned off)."""
+    from baosong.submissions.models import NotificationPreference
+
+    muted = NotificationPreference.objects.filter(user=user, email=False).values_list(
+        "kind", flat=True
+    )
+    return set(NotificationKind.values) - set(muted)
+
+
+@transaction.atomic
+def set_notification_preferences(
+    *, by: User, email_kinds: list[str], ip: str | None = None
+) -> set[str]:
+    """Email on for the kinds given and off for the others; in-app notifications stay on."""
+    from baosong.submissions.models import NotificationPreference
+
+    wanted = set(email_kinds)
+    unknown = wanted - set(NotificationKind.values)
+    if unknown:
+        raise ValidationError(f"未知的通知类型：{'、'.join(sorted(unknown))}。")
+    before = email_kinds_for(by)
+    for kind in NotificationKind.values:
+        NotificationPreference.objects.update_or_create(
+            user=by, kind=kind, defaults={"email": kind in wanted}
+        )
+    if before != wanted:
+        record(
+            "notifications.preferences",
+            actor=by,
+            role="self",
+            ip=ip,
+            obj=by,
+            object_type="user",
+            before={"email": sorted(before)},
+            after={"email": sorted(wanted)},
+        )
+    return wanted
+
+
+# Attachments and upload limits -------------------------------------------------------------------
+
+
+def add_attachment(
+    *, by: User, item: Submission, upload: "UploadedFile[Any]", ip: str | None = None
+) -> Attachment:
+    """Whoever may edit the item now attaches a file that passed uploads.check (type by content
+    and extension, size limit, images re-encoded, Office zips inspected); nothing is stored
+    otherwise. The checks and the file write run before the transaction, so re-encoding a large
+    image or copying a 200 MB video never holds the database write lock; if the row cannot be
+    written the file is removed again."""
+    if access.edit_role(by, item) is None:
+        raise PermissionDenied("当前不能为这篇稿件添加附件。")
+    _check_attachment_count(item)
+    checked = uploads.check(upload)
+    storage_name = uploads.store(checked, upload)
+    try:
+        with transaction.atomic():
+            item = _locked(item)
+            role = access.edit_role(by, item)
+            if role is None:
+                raise PermissionDenied("当前不能为这篇稿件添加附件。")
+            _check_attachment_count(item)
+            attachment = Attachment.objects.create(
+                submission=item,
+                original_name=checked.name,
+                storage_name=storage_name,
+                category=checked.category,
+                content_type=checked.content_type,
+                size=checked.size,
+                uploaded_by=by,
+            )
+            record(
+                "item.attach",
+                actor=by,
+                role=role,
+                ip=ip,
+                obj=item,
+                object_type="submission",
+                unit_path=item.unit.path,
+                after={
+                    "attachment": attachment.pk,
+                    "name": checked.name,
+                    "category": checked.category,
+                    "size": checked.size,
+                },
+            )
+    except BaseException:
+        uploads.discard(storage_name)
+        raise
+    return attachment
+
+
+def _check_attachment_count(item: Submission) -> None:
+    current = Attachment.objects.filter(submission=item, removed_at__isnull=True).count()
+    if current >= uploads.MAX_ATTACHMENTS_PER_ITEM:
+        raise ValidationError(
+            f"每篇稿件最多 {uploads.MAX_ATTACHMENTS_PER_ITEM} 个附件，请先删除不需要的附件。"
+        )
+
+
+@transaction.atomic
+def remove_attachment(
+    *, by: User, item: Submission, attachment: Attachment, ip: str | None = None
+) -> Attachment:
+    """Whoever may edit the item now removes an attachment; the row is only marked removed and
+    the file stays on disk, so the audit trail can still say what was there."""
+    item = _locked(item)
+    role = access.edit_role(by, item)
+    if role is None:
+        raise PermissionDenied("当前不能删除这篇稿件的附件。")
+    row = (
+        Attachment.objects.select_for_update()
+        .filter(pk=attachment.pk, submission=item, removed_at__isnull=True)
+        .first()
+    )
+    if row is None:
+        raise ValidationError("附件不存在或已删除。")
+    row.removed_at = timezone.now()
+    row.save(update_fields=["removed_at"])
+    record(
+        "item.attachment_remove",
+        actor=by,
+        role=role,
+        ip=ip,
+        obj=item,
+        object_type="submission",
+        unit_path=item.unit.path,
+        before={"attachment": row.pk, "name": row.original_name, "category": row.category},
+    )
+    return row
+
+
+@transaction.atomic
+def set_upload_limits(*, by: User, limits: dict[str, int], ip: str | None = None) -> dict[str, int]:
+    """The system admin sets the size limit per attachment category (bytes); a limit equal to
+    the default is stored as no row, so later changes of the defaults apply to it."""
+    if not uploads.can_set_upload_limits(by):
+        raise PermissionDenied("只有系统管理员可以设置附件大小上限。")
+    errors: dict[str, str] = {}
+    for category, value in limits.items():
+        if category not in uploads.DEFAULT_LIMITS:
+            errors["__all__"] = f"未知的附件类别：{category}。"
+        elif not 1 <= value <= uploads.MAX_LIMIT:
+            errors[category] = f"上限应在 1 字节到 {uploads.MAX_LIMIT // uploads.MB} MB 之间。"
+    if errors:
+        raise ValidationError(errors)
+    before = uploads.limits()
+    for category, value in limits.items():
+        if value == uploads.DEFAULT_LIMITS[category]:
+            UploadLimit.objects.filter(category=category).delete()
+        else:
+            UploadLimit.objects.update_or_create(category=category, defaults={"max_bytes": value})
+    after = uploads.limits()
+    if before != after:
+        record(
+            "upload_limits.set",
+            actor=by,
+            role=PlatformRole.SYSTEM_ADMIN.value,
+            ip=ip,
+            object_type="upload_limits",
+            object_repr="附件大小上限",
+            before={k: v for k, v in before.items() if before[k] != after[k]},
+            after={k: v for k, v in after.items() if before[k] != after[k]},
+        )
+    return after

@@ -1,0 +1,120 @@
+"""List queries for items, each built on access.visible_submissions and a constant query count."""
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from baosong.orgs.access import scope_for
+from baosong.orgs.models import Role, User
+from baosong.submissions.models import Addressee, Author, Status, Submission
+
+MY_TABS: list[tuple[str, str]] = [
+    ("draft", "草稿"),
+    ("returned", "被退回"),
+    ("in_review", "审核中"),
+    ("submitted", "已报送"),
+    ("rejected", "未通过"),
+    ("all", "全部"),
+]
+
+
+def my_items(user: User) -> QuerySet[Submission]:
+    return Submission.objects.filter(
+        pk__in=Author.objects.filter(user=user).values("submission_id")
+    )
+
+
+def review_queue(user: User) -> QuerySet[Submission]:
+    return Submission.objects.awaiting_review_by(user)
+
+
+def incoming(user: User) -> QuerySet[Submission]:
+    """Submitted items addressed to a unit where the user is editor."""
+    units = scope_for(user).units_with(Role.EDITOR)
+    return Submission.objects.filter(
+        status=Status.SUBMITTED,
+        pk__in=Addressee.objects.filter(unit_id__in=units).values("submission_id"),
+    )
+
+
+def for_list(items: QuerySet[Submission]) -> QuerySet[Submission]:
+    """What list rows show, fetched in a fixed number of queries whatever the row count."""
+    return items.select_related("unit").prefetch_related(
+        Prefetch("authors", queryset=Author.objects.select_related("user"))
+    )
+
+
+def apply_filters(items: QuerySet[Submission], data: dict[str, Any]) -> QuerySet[Submission]:
+    if data.get("q"):
+        items = items.filter(title__icontains=data["q"].strip())
+    if data.get("item_type"):
+        items = items.filter(item_type=data["item_type"])
+    if data.get("kind"):
+        items = items.filter(kind=data["kind"])
+    if data.get("status"):
+        items = items.filter(status=data["status"])
+    if data.get("author"):
+        name = data["author"].strip()
+        items = items.filter(
+            pk__in=Author.objects.filter(
+                Q(user__real_name__icontains=name) | Q(user__username__iexact=name)
+            ).values("submission_id")
+        )
+    zone = timezone.get_current_timezone()
+    if data.get("start"):
+        items = items.filter(updated_at__gte=dt.datetime.combine(data["start"], dt.time.min, zone))
+    if data.get("end"):
+        end = data["end"] + dt.timedelta(days=1)
+        items = items.filter(updated_at__lt=dt.datetime.combine(end, dt.time.min, zone))
+    order = data.get("sort") or "-updated_at"
+    return items.order_by(order, "-id")
+
+
+def nav_counts(user: User) -> dict[str, int]:
+    """Counts for the navigation: returned to me, awaiting my review, unopened incoming."""
+    counts = {"returned": 0, "review": 0, "incoming": 0, "drafts": 0}
+    scope = scope_for(user)
+    if scope.roles.intersection({Role.OFFICER, Role.CORRESPONDENT}):
+        mine = my_items(user)
+        counts["drafts"] = mine.filter(status=Status.DRAFT).count()
+        counts["returned"] = mine.filter(status=Status.RETURNED).count()
+    if scope.roles.intersection({Role.REVIEWER, Role.UNIT_ADMIN}) or _named(user):
+        counts["review"] = review_queue(user).count()
+    if Role.EDITOR in scope.roles:
+        units = scope.units_with(Role.EDITOR)
+        counts["incoming"] = (
+            Addressee.objects.filter(
+                unit_id__in=units, opened_at__isnull=True, submission__status=Status.SUBMITTED
+            )
+            .values("submission_id")
+            .distinct()
+            .count()
+        )
+    return counts
+
+
+def _named(user: User) -> bool:
+    from baosong.submissions.models import Assignee
+
+    return Assignee.objects.filter(user=user).exists()
+
+
+def home_panels(user: User) -> dict[str, Any]:
+    """Officers see their drafts and returned items, reviewers their queue, editors their inbox."""
+    scope = scope_for(user)
+    panels: dict[str, Any] = {}
+    if scope.roles.intersection({Role.OFFICER, Role.CORRESPONDENT}):
+        mine = for_list(my_items(user))
+        panels["my_drafts"] = list(
+            mine.filter(status__in=[Status.DRAFT, Status.RETURNED]).order_by("-updated_at")[:8]
+        )
+        panels["my_recent"] = list(
+            mine.filter(status__in=[Status.IN_REVIEW, Status.SUBMITTED]).order_by("-updated_at")[:5]
+        )
+    if scope.roles.intersection({Role.REVIEWER, Role.UNIT_ADMIN}) or _named(user):
+        panels["queue"] = list(for_list(review_queue(user)).order_by("updated_at")[:8])
+    if Role.EDITOR in scope.roles:
+        panels["inbox"] = list(for_list(incoming(user)).order_by("-submitted_at")[:8])
+    return panels
