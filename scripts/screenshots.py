@@ -22,7 +22,16 @@ PAGES = {
     "linjiang_admin": ["/", "/units/", "/people/", "/registers/import/"],
     "secadmin": ["/", "/people/?role=editor"],
     "auditor": ["/", "/audit/"],
-    "anping_xinxi": ["/", "/profile/"],
+    "anping_xinxi": [
+        "/",
+        "/profile/",
+        "/items/?tab=all",
+        "/items/new/",
+        "/items/1/edit/",
+        "/items/3/",
+    ],
+    "anping_shenhe": ["/", "/review/", "/items/3/", "/items/3/approval-form/", "/notifications/"],
+    "anping_admin": ["/units/11/review-stages/"],
     "sysadmin": ["/units/"],
 }
 
@@ -54,7 +63,7 @@ def main() -> None:
                 for path in paths:
                     page.goto(f"{BASE}{path}")
                     page.wait_for_load_state("networkidle")
-                    name = path.strip("/").replace("/", "-").split("?")[0] or "home"
+                    name = path.strip("/").split("?")[0].replace("/", "-") or "home"
                     page.screenshot(path=str(OUT / f"{login}-{name}-{width}.png"), full_page=True)
                 context.close()
         browser.close()

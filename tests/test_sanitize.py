@@ -170,7 +170,7 @@ def test_a_payload_comes_out_harmless_and_stable(payload: str) -> None:
             '<a href="https://www.gov.cn/" title="中国政府网" rel="noopener noreferrer">链接</a>',
         ),
         ('<img src="/items/3/attachments/7/" alt="图片" width="300">', None),
-        ('<img src="images/a.png">', None),
+        ('<img src="/items/3/attachments/8/?inline=1">', None),
         ("<h2>小标题</h2><blockquote>引用</blockquote><p>一<br>二</p><hr>", None),
     ],
 )
@@ -353,3 +353,19 @@ def test_the_compare_page_shows_the_corpus_only_as_escaped_text(world: Any) -> N
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;script&gt;x" in page
     assert_page_adds_nothing_executable(page, baseline)
+
+
+@pytest.mark.parametrize(
+    ("src", "kept"),
+    [
+        ("/items/12/attachments/34/?inline=1", True),
+        ("/items/12/attachments/34/", True),
+        ("https://tracker.example/pixel.gif", False),
+        ("//tracker.example/pixel.gif", False),
+        ("/items/12/attachments/34/?inline=1&u=1", False),
+        ("/static/../items/1/attachments/2/", False),
+    ],
+)
+def test_images_may_only_point_at_the_items_own_attachments(src: str, kept: bool) -> None:
+    cleaned = clean(f'<p><img src="{src}" alt="图"></p>')
+    assert (f'src="{src.replace("&", "&amp;")}"' in cleaned) is kept

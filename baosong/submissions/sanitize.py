@@ -56,11 +56,23 @@ URL_SCHEMES = {"http", "https", "mailto"}
 _PRE_NEWLINES = re.compile(r"<pre>[\r\n]+")
 
 
+# Images in the text must be the item's own attachments: an outside address would let whoever
+# controls it see who opened the item, and when (a tracking pixel).
+OWN_IMAGE = re.compile(r"^/items/\d+/attachments/\d+/(\?inline=1)?$")
+
+
+def _only_own_images(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "img" and attribute == "src" and not OWN_IMAGE.match(value):
+        return None
+    return value
+
+
 def _clean_once(value: str) -> str:
     cleaned = nh3.clean(
         value,
         tags=TAGS,
         attributes=ATTRIBUTES,
+        attribute_filter=_only_own_images,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,

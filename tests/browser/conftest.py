@@ -37,6 +37,10 @@ c = workflow.create_unit(by=None, parent=p, code="JC-LJ", name="中共临江市�
 q = workflow.create_unit(by=None, parent=c, code="JC-LJ-QH", name="中共清河县委组织部", short_name="清河县委组织部", level=Level.COUNTY)
 workflow.create_unit(by=None, parent=q, code="JC-LJ-QH-01", name="中共清河县城关镇委员会", short_name="城关镇党委", level=Level.TOWNSHIP)
 workflow.create_person(by=None, username="ljadmin", real_name="周建国", password="{PASSWORD}", unit=c, role=Role.UNIT_ADMIN)
+workflow.create_person(by=None, username="ljbianji", real_name="刘晓燕", password="{PASSWORD}", unit=c, role=Role.EDITOR)
+ap = workflow.create_unit(by=None, parent=c, code="JC-LJ-PA", name="中共平安县委组织部", short_name="平安县委组织部", level=Level.COUNTY)
+workflow.create_person(by=None, username="apxinxi", real_name="王晓明", password="{PASSWORD}", unit=ap, role=Role.OFFICER)
+workflow.create_person(by=None, username="apshenhe", real_name="陈立新", password="{PASSWORD}", unit=ap, role=Role.REVIEWER)
 a = workflow.create_person(by=None, username="auditor", real_name="孙丽华", password="{PASSWORD}")
 workflow.set_platform_role(by=None, person=a, platform_role=PlatformRole.AUDIT_ADMIN)
 """

@@ -35,6 +35,9 @@
       showWordsCounter: false,
       uploader: { insertImageAsBase64URI: false },
       disablePlugins: ["image", "video", "file", "media", "speech-recognize", "ai-assistant"],
+      // Nothing from the network: Jodit would otherwise fetch Ace and js-beautify from cdnjs.
+      sourceEditor: "area",
+      beautifyHTML: false,
     });
     window.baosongEditor = editor;
   }
