@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "baosong.audit",
     "baosong.orgs",
     "baosong.submissions",
+    "baosong.publications",
 ]
 
 MIDDLEWARE = [

@@ -131,8 +131,19 @@ class Author(models.Model):
         return f"{self.user} {self.share}%"
 
 
+class Handling(models.TextChoices):
+    """Where an item stands at one receiving unit."""
+
+    PENDING = "pending", _("待处理")
+    ADOPTED = "adopted", _("已采用")
+    REFERENCE = "reference", _("仅供参考")
+    FORWARDED = "forwarded", _("已转报")
+    RETURNED = "returned", _("已退回")
+
+
 class Addressee(models.Model):
-    """An upper unit the item is addressed to; opened_at ends the authors' right to withdraw."""
+    """A receiving unit of an item (addressed by the origin, or reached by forwarding): its
+    receipt. opened_at ends the authors' right to withdraw."""
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="addressees")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="incoming")
@@ -140,12 +151,29 @@ class Addressee(models.Model):
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    received_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(
+        _("处理状态"), max_length=10, choices=Handling.choices, default=Handling.PENDING
+    )
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    forwarded_from = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    forwarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["submission", "unit"], name="addressee_once_per_item")
         ]
-        indexes = [models.Index(fields=["unit", "opened_at"])]
+        indexes = [
+            models.Index(fields=["unit", "opened_at"]),
+            models.Index(fields=["unit", "state", "received_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.submission_id} → {self.unit}"
@@ -204,6 +232,7 @@ class EventAction(models.TextChoices):
     REJECT = "reject", _("不予采用")
     SUBMIT = "submit", _("报送")
     WITHDRAW = "withdraw", _("撤回")
+    RETURN_FROM_UPPER = "return_upper", _("上级退回")
     REVIEW_EDIT = "review_edit", _("审校修改")
     OPEN = "open", _("上级已阅")
 

@@ -18,6 +18,7 @@ from baosong.orgs.models import Membership, PlatformRole, Role, Unit, User
 from baosong.submissions import access, notify, uploads
 from baosong.submissions.models import (
     Addressee,
+    Handling,
     Assignee,
     Attachment,
     Author,
@@ -44,6 +45,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (Status.IN_REVIEW, EventAction.REJECT): Status.REJECTED,
     (Status.IN_REVIEW, EventAction.WITHDRAW): Status.DRAFT,
     (Status.SUBMITTED, EventAction.WITHDRAW): Status.DRAFT,
+    (Status.SUBMITTED, EventAction.RETURN_FROM_UPPER): Status.RETURNED,
 }
 
 DEFAULT_STAGES: list[dict[str, Any]] = [
@@ -297,7 +299,10 @@ def update_details(
     owner = item.authors.select_related("user").first()
     writer = owner.user if owner else by
     authors = _check_input(item.unit, data, writer)
-    addressed = data.addressed or list(Unit.objects.filter(incoming__submission=item))
+    addressed = data.addressed or list(
+        Unit.objects.filter(incoming__submission=item, incoming__forwarded_from__isnull=True)
+    )
+    before = _details(item)
     item.item_type, item.kind = data.item_type, data.kind
     item.event_date, item.keywords = data.event_date, data.keywords.strip()
     item.save(update_fields=["item_type", "kind", "event_date", "keywords", "updated_at"])
@@ -306,12 +311,39 @@ def update_details(
         Author(submission=item, user=user, share=share, position=i)
         for i, (user, share) in enumerate(authors)
     )
-    Addressee.objects.filter(submission=item).exclude(unit__in=addressed).delete()
+    Addressee.objects.filter(submission=item, forwarded_from__isnull=True).exclude(
+        unit__in=addressed
+    ).delete()
     existing = set(Addressee.objects.filter(submission=item).values_list("unit_id", flat=True))
     Addressee.objects.bulk_create(
         Addressee(submission=item, unit=u) for u in addressed if u.pk not in existing
     )
+    after = _details(item)
+    if after != before:
+        # Shares feed personal scores later, so who changed them is on record.
+        record(
+            "item.update",
+            actor=by,
+            role="author",
+            ip=ip,
+            obj=item,
+            object_type="submission",
+            unit_path=item.unit.path,
+            before=before,
+            after=after,
+        )
     return item
+
+
+def _details(item: Submission) -> dict[str, Any]:
+    return {
+        "item_type": item.item_type,
+        "kind": item.kind,
+        "event_date": item.event_date.isoformat() if item.event_date else None,
+        "keywords": item.keywords,
+        "authors": [list(a) for a in item.authors.values_list("user_id", "share")],
+        "addressed": sorted(item.addressees.values_list("unit_id", flat=True)),
+    }
 
 
 # Review ------------------------------------------------------------------------------------------
@@ -455,7 +487,20 @@ def _submit(item: Submission, *, by: User, role: str, ip: str | None) -> Submiss
     item.stage_role, item.stage_named = "", False
     Assignee.objects.filter(submission=item).delete()
     item.save()
-    targets = "、".join(a.unit.short_name for a in item.addressees.select_related("unit"))
+    # A new round at the addressed units: receipts reached by forwarding in an earlier round stay
+    # as history; the origin's own addressees receive the item afresh.
+    Addressee.objects.filter(submission=item, forwarded_from__isnull=True).update(
+        state=Handling.PENDING,
+        opened_at=None,
+        opened_by=None,
+        claimed_by=None,
+        claimed_at=None,
+        received_at=item.submitted_at,
+    )
+    targets = "、".join(
+        a.unit.short_name
+        for a in item.addressees.filter(forwarded_from__isnull=True).select_related("unit")
+    )
     _event(
         item,
         EventAction.SUBMIT,
@@ -567,8 +612,60 @@ def withdraw(*, by: User, item: Submission, ip: str | None = None) -> Submission
 
 
 @transaction.atomic
+def return_from_upper(
+    *, by: User, item: Submission, comment: str, ip: str | None = None
+) -> Submission:
+    """An editor of a receiving unit sends a submitted item back to its authors with a comment;
+    they revise it, it goes through the unit's review again and is submitted anew."""
+    item = _locked(item)
+    editor_units = scope_for(by).units_with(Role.EDITOR)
+    receipt = (
+        Addressee.objects.select_for_update()
+        .select_related("unit")
+        .filter(submission=item, unit_id__in=editor_units)
+        .first()
+    )
+    if receipt is None:
+        raise PermissionDenied("只有收到这篇稿件的单位的编辑可以退回。")
+    target = _transition(item, EventAction.RETURN_FROM_UPPER)
+    if receipt.state != Handling.PENDING:
+        raise ValidationError(
+            f"本单位已对这篇稿件作出处理（{receipt.get_state_display()}），不能再退回。"
+        )
+    if not comment.strip():
+        raise ValidationError({"comment": "退回须写明意见。"})
+    from_status = item.status
+    item.status = target
+    item.save()
+    receipt.state = Handling.RETURNED
+    receipt.save(update_fields=["state"])
+    _event(
+        item,
+        EventAction.RETURN_FROM_UPPER,
+        by=by,
+        role=f"editor@{receipt.unit.code}",
+        ip=ip,
+        from_status=from_status,
+        comment=comment.strip(),
+        unit=receipt.unit,
+    )
+    notify.send(
+        NotificationKind.RETURNED,
+        _authors(item),
+        item,
+        f"《{item.title}》被{receipt.unit.short_name}退回：{comment.strip()[:80]}",
+    )
+    return item
+
+
+@transaction.atomic
 def mark_opened(*, by: User, item: Submission, ip: str | None = None) -> bool:
-    """An editor of an addressed unit opens the item: from then on the authors cannot withdraw."""
+    """An editor of an addressed unit opens the item: from then on the authors cannot withdraw.
+    Only a submitted item can be opened; for any other state (say, withdrawn meanwhile) nothing
+    changes."""
+    item = _locked(item)
+    if item.status != Status.SUBMITTED:
+        return False
     editor_units = scope_for(by).units_with(Role.EDITOR)
     rows = Addressee.objects.select_for_update().filter(
         submission=item, unit_id__in=editor_units, opened_at__isnull=True

@@ -1,0 +1,720 @@
+"""Handling at the upper unit: claim, adopt, keep for reference, forward, return; publications
+and issues; instructions. Every function is atomic, checks permission and appends an Event whose
+`facts` carry what scoring needs (adopting unit and level, publication kind, form, lead flag,
+source items and shares, forwarder, instruction level)."""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from baosong.audit.record import record
+from baosong.orgs.models import Level, Unit, User
+from baosong.publications import access
+from baosong.publications.models import (
+    CHANNEL_KINDS,
+    Action,
+    Adoption,
+    AdoptionForm,
+    AdoptionSource,
+    Event,
+    Instruction,
+    Issue,
+    IssueRevision,
+    IssueStatus,
+    LeaderLevel,
+    Publication,
+    PublicationKind,
+)
+from baosong.submissions import notify
+from baosong.submissions import workflow as submissions_workflow
+from baosong.submissions.models import Addressee, Handling, NotificationKind, Submission
+from baosong.submissions.sanitize import clean
+
+
+def _event(
+    action: str,
+    *,
+    by: User,
+    unit: Unit,
+    ip: str | None,
+    submission: Submission | None = None,
+    adoption: Adoption | None = None,
+    issue: Issue | None = None,
+    instruction: Instruction | None = None,
+    comment: str = "",
+    facts: dict[str, Any] | None = None,
+) -> Event:
+    event = Event.objects.create(
+        action=action,
+        by=by,
+        unit=unit,
+        ip=ip,
+        submission=submission,
+        adoption=adoption,
+        issue=issue,
+        instruction=instruction,
+        comment=comment,
+        facts=facts or {},
+    )
+    record(
+        f"publication.{action}",
+        actor=by,
+        role=f"editor@{unit.code}",
+        ip=ip,
+        obj=adoption or issue or submission,
+        unit_path=unit.path,
+        after=facts or None,
+    )
+    return event
+
+
+def _receipt(by: User, item: Submission) -> Addressee:
+    receipt = access.get_receipt_for(by, item.pk)
+    return (
+        Addressee.objects.select_for_update()
+        .select_related("unit", "submission__unit")
+        .get(pk=receipt.pk)
+    )
+
+
+def _authors(item: Submission) -> list[User]:
+    return [a.user for a in item.authors.select_related("user")]
+
+
+# Claiming ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def claim(*, by: User, item: Submission, ip: str | None = None) -> Addressee:
+    """Mark the receipt as being handled by this editor, so two editors do not work one item."""
+    receipt = _receipt(by, item)
+    if receipt.claimed_by_id and receipt.claimed_by_id != by.pk:
+        assert receipt.claimed_by is not None
+        raise ValidationError(f"{receipt.claimed_by.real_name}已认领这篇稿件。")
+    receipt.claimed_by, receipt.claimed_at = by, timezone.now()
+    receipt.save(update_fields=["claimed_by", "claimed_at"])
+    _event(Action.CLAIM, by=by, unit=receipt.unit, ip=ip, submission=item)
+    return receipt
+
+
+@transaction.atomic
+def release(*, by: User, item: Submission, ip: str | None = None) -> Addressee:
+    receipt = _receipt(by, item)
+    if receipt.claimed_by_id is None:
+        return receipt
+    receipt.claimed_by, receipt.claimed_at = None, None
+    receipt.save(update_fields=["claimed_by", "claimed_at"])
+    _event(Action.RELEASE, by=by, unit=receipt.unit, ip=ip, submission=item)
+    return receipt
+
+
+def _not_claimed_by_other(by: User, receipt: Addressee) -> None:
+    if receipt.claimed_by_id and receipt.claimed_by_id != by.pk:
+        assert receipt.claimed_by is not None
+        raise ValidationError(f"{receipt.claimed_by.real_name}已认领这篇稿件，请与其协调。")
+
+
+# Decisions --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceInput:
+    item: Submission
+    share: int = 100
+    is_lead_source: bool = False
+
+
+@transaction.atomic
+def adopt(
+    *,
+    by: User,
+    sources: list[SourceInput],
+    publication: Publication,
+    form: str,
+    title: str,
+    body: str = "",
+    is_lead: bool = False,
+    issue: Issue | None = None,
+    published_url: str = "",
+    published_on: dt.date | None = None,
+    ip: str | None = None,
+) -> Adoption:
+    """采用: one or more items (several for 综合) into a publication issue or a channel."""
+    if not sources:
+        raise ValidationError("请选择采用的稿件。")
+    publication = (
+        Publication.objects.select_for_update().select_related("unit").get(pk=publication.pk)
+    )
+    unit = publication.unit
+    if unit.pk not in access.editor_unit_ids(by):
+        raise PermissionDenied("只有本单位的编辑可以采用。")
+    if not publication.is_active:
+        raise ValidationError({"publication": "该刊物已停用。"})
+    receipts = []
+    for source in sources:
+        receipt = _receipt(by, source.item)
+        if receipt.unit_id != unit.pk:
+            raise PermissionDenied("稿件未报送或转报到本单位。")
+        if receipt.state in (Handling.FORWARDED, Handling.RETURNED):
+            raise ValidationError(
+                f"《{source.item.title}》已{receipt.get_state_display()}，不能再采用。"
+            )
+        _not_claimed_by_other(by, receipt)
+        receipts.append(receipt)
+    errors: dict[str, str] = {}
+    if form not in AdoptionForm.values:
+        errors["form"] = "采用形式无效。"
+    elif form == AdoptionForm.COMBINED:
+        if len(sources) < 2:
+            errors["form"] = "综合采用须包含至少两篇稿件。"
+        elif sum(s.share for s in sources) != 100:
+            errors["sources"] = (
+                f"综合采用各来源份额之和应为 100，现为 {sum(s.share for s in sources)}。"
+            )
+        elif sum(1 for s in sources if s.is_lead_source) != 1:
+            errors["sources"] = "综合采用须指定一个主报单位。"
+    elif len(sources) != 1:
+        errors["form"] = "全文、摘编和一句话采用只针对一篇稿件；多篇请用“综合”。"
+    if not title.strip() or len(title) > 200:
+        errors["title"] = "请填写标题（不超过 200 字）。"
+    body = clean(body)
+    if form == AdoptionForm.WHOLE and not body:
+        body = sources[0].item.body
+    if form in (AdoptionForm.EXCERPT, AdoptionForm.COMBINED, AdoptionForm.ONE_LINE) and not body:
+        errors["body"] = "摘编、综合和一句话采用须填写采用稿正文。"
+    if publication.kind in CHANNEL_KINDS:
+        if issue is not None:
+            errors["issue"] = "网站、公众号不分期，请填写发布网址和日期。"
+        if not published_on:
+            errors["published_on"] = "请填写发布日期。"
+        if not published_url:
+            errors["published_url"] = "请填写发布网址。"
+    elif issue is not None and (
+        issue.publication_id != publication.pk or issue.status != IssueStatus.DRAFT
+    ):
+        errors["issue"] = "只能采用到本刊物正在编辑的一期。"
+    if errors:
+        raise ValidationError(errors)
+    position = 0
+    if issue is not None:
+        position = (Adoption.objects.filter(issue=issue).aggregate(m=Max("position"))["m"] or 0) + 1
+    adoption = Adoption.objects.create(
+        unit=unit,
+        unit_level=unit.level,
+        publication=publication,
+        publication_kind=publication.kind,
+        issue=issue,
+        form=form,
+        is_lead=is_lead,
+        title=title.strip(),
+        body=body,
+        position=position,
+        published_url=published_url,
+        published_on=published_on,
+        created_by=by,
+    )
+    rows = [
+        AdoptionSource(
+            adoption=adoption,
+            submission=s.item,
+            origin_unit=s.item.unit,
+            share=s.share if form == AdoptionForm.COMBINED else 100,
+            is_lead_source=s.is_lead_source or form != AdoptionForm.COMBINED,
+            forwarded_by=r.forwarded_from,
+        )
+        for s, r in zip(sources, receipts, strict=True)
+    ]
+    AdoptionSource.objects.bulk_create(rows)
+    for receipt in receipts:
+        receipt.state = Handling.ADOPTED
+        receipt.opened_at = receipt.opened_at or timezone.now()
+        receipt.save(update_fields=["state", "opened_at"])
+    facts = {
+        **adoption.scoring_facts(),
+        "publication": publication.name,
+        "issue": issue.label if issue else None,
+        "published_url": published_url,
+        "sources": [
+            {
+                "item": row.submission_id,
+                "origin_unit": row.origin_unit.code,
+                "share": row.share,
+                "lead_source": row.is_lead_source,
+                "forwarded_by": row.forwarded_by.code if row.forwarded_by else None,
+            }
+            for row in rows
+        ],
+    }
+    for row in rows:
+        _event(
+            Action.ADOPT,
+            by=by,
+            unit=unit,
+            ip=ip,
+            submission=row.submission,
+            adoption=adoption,
+            facts=facts,
+        )
+        notify.send(
+            NotificationKind.SUBMITTED,
+            _authors(row.submission),
+            row.submission,
+            f"《{row.submission.title}》被{unit.short_name}《{publication.name}》{AdoptionForm(form).label}采用。",
+        )
+    return adoption
+
+
+@transaction.atomic
+def keep_for_reference(
+    *, by: User, item: Submission, comment: str = "", ip: str | None = None
+) -> Addressee:
+    """仅供参考: read, not adopted."""
+    receipt = _receipt(by, item)
+    _not_claimed_by_other(by, receipt)
+    if receipt.state != Handling.PENDING:
+        raise ValidationError(f"这篇稿件已{receipt.get_state_display()}。")
+    receipt.state = Handling.REFERENCE
+    receipt.save(update_fields=["state"])
+    _event(
+        Action.REFERENCE, by=by, unit=receipt.unit, ip=ip, submission=item, comment=comment.strip()
+    )
+    return receipt
+
+
+@transaction.atomic
+def forward(
+    *,
+    by: User,
+    item: Submission,
+    targets: list[Unit] | None = None,
+    comment: str = "",
+    ip: str | None = None,
+) -> list[Addressee]:
+    """转报: send the item on to the receiving unit's own upper unit(s); it keeps its origin."""
+    receipt = _receipt(by, item)
+    _not_claimed_by_other(by, receipt)
+    if receipt.state in (Handling.FORWARDED, Handling.RETURNED):
+        raise ValidationError(f"这篇稿件已{receipt.get_state_display()}。")
+    here = receipt.unit
+    allowed = set(here.ancestor_ids())
+    targets = targets or ([here.parent] if here.parent else [])
+    if not targets:
+        raise ValidationError({"targets": "本单位没有上级单位可以转报。"})
+    for target in targets:
+        if target.pk not in allowed or not target.is_active or target.level == Level.INTERNAL:
+            raise ValidationError({"targets": f"“{target.short_name}”不是本单位的上级单位。"})
+        if Addressee.objects.filter(submission=item, unit=target).exists():
+            raise ValidationError({"targets": f"这篇稿件已报送或转报到{target.short_name}。"})
+    now = timezone.now()
+    created = [
+        Addressee.objects.create(
+            submission=item, unit=target, received_at=now, forwarded_from=here, forwarded_by=by
+        )
+        for target in targets
+    ]
+    if receipt.state == Handling.PENDING or receipt.state == Handling.REFERENCE:
+        receipt.state = Handling.FORWARDED
+    receipt.opened_at = receipt.opened_at or now
+    receipt.save(update_fields=["state", "opened_at"])
+    _event(
+        Action.FORWARD,
+        by=by,
+        unit=here,
+        ip=ip,
+        submission=item,
+        comment=comment.strip(),
+        facts={
+            "forwarder": here.code,
+            "forwarder_level": here.level,
+            "to": [t.code for t in targets],
+        },
+    )
+    notify.send(
+        NotificationKind.SUBMITTED,
+        _authors(item),
+        item,
+        f"《{item.title}》已由{here.short_name}转报{'、'.join(t.short_name for t in targets)}。",
+    )
+    return created
+
+
+def return_to_origin(
+    *, by: User, item: Submission, comment: str, ip: str | None = None
+) -> Submission:
+    """退回: back to the origin's authors (the submissions workflow owns the item's status)."""
+    receipt = access.get_receipt_for(by, item.pk)
+    _not_claimed_by_other(by, receipt)
+    return submissions_workflow.return_from_upper(by=by, item=item, comment=comment, ip=ip)
+
+
+# Publications and issues -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_publication(
+    *,
+    by: User | None,
+    unit: Unit,
+    name: str,
+    kind: str,
+    masthead: str = "",
+    distribution: str = "",
+    ip: str | None = None,
+) -> Publication:
+    if by is not None and not access.can_manage_publications(by, unit):
+        raise PermissionDenied("只有本单位的编辑或单位管理员可以设置刊物。")
+    name = name.strip()
+    if kind not in PublicationKind.values:
+        raise ValidationError({"kind": "刊物类别无效。"})
+    if not name or len(name) > 60:
+        raise ValidationError({"name": "请填写刊物名称（不超过 60 字）。"})
+    if Publication.objects.filter(unit=unit, name=name).exists():
+        raise ValidationError({"name": f"本单位已有刊物“{name}”。"})
+    publication = Publication.objects.create(
+        unit=unit,
+        name=name,
+        kind=kind,
+        masthead=masthead.strip() or unit.name,
+        distribution=distribution.strip(),
+    )
+    record(
+        "publication.create", actor=by, role="editor", ip=ip, obj=publication, unit_path=unit.path
+    )
+    return publication
+
+
+@transaction.atomic
+def update_publication(
+    *,
+    by: User,
+    publication: Publication,
+    name: str,
+    masthead: str,
+    distribution: str,
+    is_active: bool,
+    ip: str | None = None,
+) -> Publication:
+    publication = (
+        Publication.objects.select_for_update().select_related("unit").get(pk=publication.pk)
+    )
+    if not access.can_manage_publications(by, publication.unit):
+        raise PermissionDenied("只有本单位的编辑或单位管理员可以设置刊物。")
+    name = name.strip()
+    if not name or len(name) > 60:
+        raise ValidationError({"name": "请填写刊物名称（不超过 60 字）。"})
+    if (
+        Publication.objects.filter(unit=publication.unit, name=name)
+        .exclude(pk=publication.pk)
+        .exists()
+    ):
+        raise ValidationError({"name": f"本单位已有刊物“{name}”。"})
+    publication.name, publication.masthead = name, masthead.strip()
+    publication.distribution, publication.is_active = distribution.strip(), is_active
+    publication.save()
+    record(
+        "publication.update",
+        actor=by,
+        role="editor",
+        ip=ip,
+        obj=publication,
+        unit_path=publication.unit.path,
+    )
+    return publication
+
+
+def _editor_of(by: User, publication: Publication) -> None:
+    if publication.unit_id not in access.editor_unit_ids(by):
+        raise PermissionDenied("只有本单位的编辑可以编辑刊物。")
+
+
+@transaction.atomic
+def create_issue(
+    *, by: User, publication: Publication, issue_date: dt.date, ip: str | None = None
+) -> Issue:
+    """A new issue numbered on from the year's last (第N期) and the publication's total (总第N期)."""
+    publication = (
+        Publication.objects.select_for_update().select_related("unit").get(pk=publication.pk)
+    )
+    _editor_of(by, publication)
+    if publication.kind in CHANNEL_KINDS:
+        raise ValidationError("网站、公众号不分期。")
+    year = issue_date.year
+    last = (
+        Issue.objects.filter(publication=publication, year=year).aggregate(m=Max("number"))["m"]
+        or 0
+    )
+    total = Issue.objects.filter(publication=publication).aggregate(m=Max("total_number"))["m"] or 0
+    issue = Issue.objects.create(
+        publication=publication,
+        year=year,
+        number=last + 1,
+        total_number=total + 1,
+        issue_date=issue_date,
+        distribution=publication.distribution,
+        created_by=by,
+    )
+    record(
+        "issue.create", actor=by, role="editor", ip=ip, obj=issue, unit_path=publication.unit.path
+    )
+    return issue
+
+
+def _draft_issue(by: User, issue: Issue) -> Issue:
+    issue = Issue.objects.select_for_update().select_related("publication__unit").get(pk=issue.pk)
+    _editor_of(by, issue.publication)
+    if issue.status != IssueStatus.DRAFT:
+        raise ValidationError("本期已印发，不能修改；如需更正请先发起更正。")
+    return issue
+
+
+@transaction.atomic
+def update_issue(
+    *,
+    by: User,
+    issue: Issue,
+    issue_date: dt.date,
+    editor_note: str,
+    show_toc: bool,
+    distribution: str,
+    ip: str | None = None,
+) -> Issue:
+    issue = _draft_issue(by, issue)
+    if issue_date.year != issue.year:
+        raise ValidationError({"issue_date": "出刊日期须在本期所属年份内。"})
+    issue.issue_date, issue.editor_note = issue_date, editor_note.strip()
+    issue.show_toc, issue.distribution = show_toc, distribution.strip()
+    issue.save()
+    return issue
+
+
+@transaction.atomic
+def place_in_issue(
+    *, by: User, adoption: Adoption, issue: Issue | None, ip: str | None = None
+) -> Adoption:
+    """Put an adoption into a draft issue of its publication, or take it out (issue=None)."""
+    adoption = (
+        Adoption.objects.select_for_update().select_related("publication").get(pk=adoption.pk)
+    )
+    _editor_of(by, adoption.publication)
+    if adoption.issue_id is not None:
+        _draft_issue(by, adoption.issue)  # type: ignore[arg-type]
+    if issue is not None:
+        issue = _draft_issue(by, issue)
+        if issue.publication_id != adoption.publication_id:
+            raise ValidationError("只能编入本刊物的期次。")
+        adoption.position = (
+            Adoption.objects.filter(issue=issue).aggregate(m=Max("position"))["m"] or 0
+        ) + 1
+    adoption.issue = issue
+    adoption.save(update_fields=["issue", "position"])
+    return adoption
+
+
+@transaction.atomic
+def reorder_issue(
+    *, by: User, issue: Issue, adoption_ids: list[int], ip: str | None = None
+) -> None:
+    """Set the order of the issue's items (drag or up/down buttons send the whole order)."""
+    issue = _draft_issue(by, issue)
+    current = set(Adoption.objects.filter(issue=issue).values_list("pk", flat=True))
+    if set(adoption_ids) != current or len(adoption_ids) != len(current):
+        raise ValidationError("顺序与本期稿件不一致，请刷新后重试。")
+    for position, pk in enumerate(adoption_ids, start=1):
+        Adoption.objects.filter(pk=pk).update(position=position)
+
+
+@transaction.atomic
+def edit_adopted_text(
+    *, by: User, adoption: Adoption, title: str, body: str, is_lead: bool, ip: str | None = None
+) -> Adoption:
+    """Edit the adopted title and text (the source item's own text is never touched)."""
+    adoption = (
+        Adoption.objects.select_for_update()
+        .select_related("publication", "issue")
+        .get(pk=adoption.pk)
+    )
+    _editor_of(by, adoption.publication)
+    if adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT:
+        raise ValidationError("本期已印发，不能修改；如需更正请先发起更正。")
+    if not title.strip() or len(title) > 200:
+        raise ValidationError({"title": "请填写标题（不超过 200 字）。"})
+    adoption.title, adoption.body, adoption.is_lead = title.strip(), clean(body), is_lead
+    adoption.save(update_fields=["title", "body", "is_lead"])
+    return adoption
+
+
+def issue_snapshot(issue: Issue) -> dict[str, Any]:
+    items = list(
+        issue.adoptions.order_by("position", "id").prefetch_related("sources__origin_unit")
+    )
+    return {
+        "publication": issue.publication.name,
+        "label": issue.label,
+        "issue_date": issue.issue_date.isoformat(),
+        "editor_note": issue.editor_note,
+        "show_toc": issue.show_toc,
+        "distribution": issue.distribution,
+        "items": [
+            {
+                "adoption": a.pk,
+                "title": a.title,
+                "body": a.body,
+                "form": a.form,
+                "is_lead": a.is_lead,
+                "sources": [s.origin_unit.short_name for s in a.sources.all()],
+            }
+            for a in items
+        ],
+    }
+
+
+@transaction.atomic
+def publish_issue(*, by: User, issue: Issue, ip: str | None = None) -> Issue:
+    """印发: freeze the issue as a revision; its adoptions become part of the record."""
+    issue = _draft_issue(by, issue)
+    if not issue.adoptions.exists():
+        raise ValidationError("本期还没有稿件。")
+    issue.revision += 1
+    reason = issue.correction_reason
+    snapshot = issue_snapshot(issue)
+    IssueRevision.objects.create(
+        issue=issue, revision=issue.revision, reason=reason, snapshot=snapshot, published_by=by
+    )
+    issue.status, issue.published_at, issue.correction_reason = (
+        IssueStatus.PUBLISHED,
+        timezone.now(),
+        "",
+    )
+    issue.save()
+    action = Action.CORRECT if issue.revision > 1 else Action.PUBLISH
+    _event(
+        action,
+        by=by,
+        unit=issue.publication.unit,
+        ip=ip,
+        issue=issue,
+        comment=reason,
+        facts={
+            "issue": issue.label,
+            "revision": issue.revision,
+            "adoptions": [i["adoption"] for i in snapshot["items"]],
+            "lead": [i["adoption"] for i in snapshot["items"] if i["is_lead"]],
+        },
+    )
+    return issue
+
+
+@transaction.atomic
+def start_correction(*, by: User, issue: Issue, reason: str, ip: str | None = None) -> Issue:
+    """Reopen a published issue for a correction; publishing again makes a new revision."""
+    issue = Issue.objects.select_for_update().select_related("publication__unit").get(pk=issue.pk)
+    _editor_of(by, issue.publication)
+    if issue.status != IssueStatus.PUBLISHED:
+        raise ValidationError("本期尚未印发。")
+    if not reason.strip():
+        raise ValidationError({"reason": "请写明更正原因。"})
+    issue.status, issue.correction_reason = IssueStatus.DRAFT, reason.strip()[:300]
+    issue.save(update_fields=["status", "correction_reason"])
+    record(
+        "issue.correct_start",
+        actor=by,
+        role="editor",
+        ip=ip,
+        obj=issue,
+        unit_path=issue.publication.unit.path,
+        after={"reason": reason.strip()[:300]},
+    )
+    return issue
+
+
+# Instructions ----------------------------------------------------------------------------------
+
+
+@dataclass
+class InstructionInput:
+    leader_name: str
+    leader_position: str
+    level: str
+    text: str
+    instructed_on: dt.date
+    is_principal: bool = False
+
+
+@transaction.atomic
+def add_instruction(
+    *, by: User, adoption: Adoption, data: InstructionInput, scan: Any = None, ip: str | None = None
+) -> Instruction:
+    """批示: a leader's instruction on an adoption, shown to the origin unit and authors."""
+    adoption = (
+        Adoption.objects.select_for_update()
+        .select_related("unit", "publication")
+        .get(pk=adoption.pk)
+    )
+    if adoption.unit_id not in access.editor_unit_ids(by):
+        raise PermissionDenied("只有采用单位的编辑可以登记批示。")
+    errors: dict[str, str] = {}
+    if not data.leader_name.strip() or len(data.leader_name) > 40:
+        errors["leader_name"] = "请填写领导姓名。"
+    if not data.leader_position.strip() or len(data.leader_position) > 80:
+        errors["leader_position"] = "请填写领导职务。"
+    if data.level not in LeaderLevel.values:
+        errors["level"] = "请选择批示级别。"
+    if not data.text.strip():
+        errors["text"] = "请填写批示内容。"
+    if data.instructed_on > timezone.localdate():
+        errors["instructed_on"] = "批示日期不能晚于今天。"
+    if errors:
+        raise ValidationError(errors)
+    instruction = Instruction(
+        adoption=adoption,
+        leader_name=data.leader_name.strip(),
+        leader_position=data.leader_position.strip(),
+        level=data.level,
+        is_principal=data.is_principal,
+        text=data.text.strip(),
+        instructed_on=data.instructed_on,
+        created_by=by,
+    )
+    if scan is not None:
+        from baosong.submissions import uploads
+
+        checked = uploads.check(scan)
+        if checked.category not in ("image", "pdf"):
+            raise ValidationError({"scan": "批示扫描件须为图片或 PDF。"})
+        instruction.scan_name, instruction.scan_type = checked.name, checked.content_type
+        instruction.scan_storage = uploads.store(checked, scan)
+    instruction.save()
+    sources = list(adoption.sources.select_related("submission", "origin_unit"))
+    facts = {
+        **adoption.scoring_facts(),
+        "instruction_level": instruction.level,
+        "principal": instruction.is_principal,
+        "leader": f"{instruction.leader_position}{instruction.leader_name}",
+        "sources": [
+            {"item": s.submission_id, "origin_unit": s.origin_unit.code, "share": s.share}
+            for s in sources
+        ],
+    }
+    for source in sources:
+        _event(
+            Action.INSTRUCT,
+            by=by,
+            unit=adoption.unit,
+            ip=ip,
+            submission=source.submission,
+            adoption=adoption,
+            instruction=instruction,
+            facts=facts,
+        )
+        notify.send(
+            NotificationKind.SUBMITTED,
+            _authors(source.submission),
+            source.submission,
+            f"《{source.submission.title}》获{instruction.leader_position}{instruction.leader_name}批示。",
+        )
+    return instruction
