@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench setup db demo clean messages
+.PHONY: run test lint bench bench-pg setup db demo clean messages
 
 $(STAMP): requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,8 +33,17 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
+# Figures, not timed tests. The first run builds the data (a few minutes) and caches it.
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/items.py
+	$(BIN)/python bench/issue_export.py
+
+# The same on PostgreSQL; the database is created on first use.
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432/baosong_bench
+bench-pg: setup
+	BENCH_DATABASE_URL=$(BENCH_PG) $(BIN)/python bench/run.py
+	BENCH_DATABASE_URL=$(BENCH_PG) $(BIN)/python bench/items.py
 
 # The Chinese UI text is the msgid. After this, translate the new entries in
 # baosong/locale/en/LC_MESSAGES/django.po (no fuzzy ones), then run it again to compile.

@@ -193,6 +193,9 @@ BAOSONG_BASE_URL = env_str("BAOSONG_BASE_URL", "http://127.0.0.1:8000").rstrip("
 # Attachments live outside the web root and are served only through access checks.
 UPLOAD_ROOT = Path(env_str("BAOSONG_UPLOAD_ROOT", str(VAR_DIR / "uploads")))
 
+# LibreOffice for PDF exports of issues; found on PATH when empty.
+SOFFICE_BINARY = env_str("SOFFICE_BINARY", "")
+
 # Uploaded registers: refuse anything larger before parsing.
 IMPORT_MAX_BYTES = env_int("BAOSONG_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("baosong.orgs.urls")),
     path("audit/", include("baosong.audit.urls")),
     path("", include("baosong.submissions.urls")),
+    path("", include("baosong.publications.urls")),
     path("api/v1/", api.urls),
 ]

@@ -19,6 +19,27 @@ BENCH_DIR.mkdir(parents=True, exist_ok=True)
 os.environ["DATABASE_URL"] = os.environ.get(
     "BENCH_DATABASE_URL", f"sqlite:///{BENCH_DIR / 'bench.sqlite3'}"
 )
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the PostgreSQL bench database on first use (bench/items.py shares it)."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    from urllib.parse import urlsplit
+
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    server = parts._replace(scheme="postgresql", path="/postgres").geturl()
+    with psycopg.connect(server, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+ensure_postgres_database(os.environ["DATABASE_URL"])
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baosong.settings")
 os.environ["BAOSONG_VAR_DIR"] = str(BENCH_DIR)
 

@@ -3,6 +3,7 @@
 import re
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -20,6 +21,19 @@ from baosong.orgs.demo import (
     person_spec,
 )
 from baosong.orgs.models import Level, Membership, PlatformRole, Role, Unit, User
+from baosong.submissions import selectors
+from baosong.submissions.demo import ITEMS
+from baosong.submissions.models import (
+    Addressee,
+    Author,
+    EventAction,
+    StageConfig,
+    Status,
+    Submission,
+    Version,
+    VersionSource,
+)
+from baosong.submissions.models import Event as ItemEvent
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "demo.md"
 CHINESE_NAME = re.compile(r"^[\u4e00-\u9fff]{2,3}$")
@@ -48,12 +62,15 @@ def _load() -> str:
     return out.getvalue()
 
 
-def _counts() -> tuple[int, int, int, int]:
+def _counts() -> tuple[int, ...]:
     return (
         Unit.objects.count(),
         User.objects.count(),
         Membership.objects.count(),
         Event.objects.count(),
+        Submission.objects.count(),
+        Version.objects.count(),
+        ItemEvent.objects.count(),
     )
 
 
@@ -64,7 +81,8 @@ def test_loading_the_demo_builds_the_province_with_its_cities_counties_and_towns
 
     posts = sum(len(person.posts) for person in PEOPLE)
     assert output.strip() == (
-        f"演示数据已加载：新建单位 {len(UNITS)} 个，人员 {len(PEOPLE)} 名，任职 {posts} 条。"
+        f"演示数据已加载：新建单位 {len(UNITS)} 个，人员 {len(PEOPLE)} 名，任职 {posts} 条，"
+        f"稿件 {len(ITEMS)} 篇。"
     )
     levels = {level: Unit.objects.filter(level=level).count() for level in Level.values}
     assert levels[Level.PROVINCE] == 1
@@ -220,7 +238,7 @@ def test_a_weak_override_password_is_refused_before_anything_is_created(
     with pytest.raises(CommandError, match="演示密码不符合密码规则"):
         _load()
 
-    assert _counts() == (0, 0, 0, 0)
+    assert _counts() == (0, 0, 0, 0, 0, 0, 0)
 
 
 def test_demo_accounts_prints_the_address_the_password_and_the_main_logins(db: None) -> None:
@@ -268,3 +286,160 @@ def test_the_demo_guide_lists_the_password_and_every_demo_account() -> None:
         assert person.name in text, person.login
     for unit in UNITS:
         assert unit.code in text, unit.code
+
+
+# Demo items ---------------------------------------------------------------------------------------
+
+# Reviewers the demo items wait for, and what each one's queue holds at least.
+DEMO_QUEUES: dict[str, int] = {
+    "anping_shenhe": 3,
+    "linjiang_shenhe": 1,
+    "linjiang_bianji": 1,
+    "linjiang_admin": 1,
+    "jiangbei_shenhe": 2,
+    "qinghe_shenhe": 1,
+    "shimen_shenhe": 1,
+    "cuiping_shenhe": 2,
+    "taoyuan_shenhe": 1,
+    "hedong_shenhe": 1,
+}
+
+
+def _demo_client(login: str) -> Client:
+    client = Client()
+    response = client.post("/login/", {"username": login, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302, login
+    return client
+
+
+def test_the_demo_items_exist_in_every_state_written_by_the_demo_people(
+    db: None, mailoutbox: list[Any]
+) -> None:
+    _load()
+
+    items = Submission.objects.filter(title__in=[spec.title for spec in ITEMS])
+    assert items.count() == len(ITEMS) >= 40
+    by_status = {s: items.filter(status=s).count() for s in Status.values}
+    assert all(n >= 3 for n in by_status.values()), by_status
+    assert {spec.item_type for spec in ITEMS} == {"info", "news", "special"}
+    assert set(items.exclude(kind="").values_list("kind", flat=True)) == {
+        "dynamic",
+        "experience",
+        "problem",
+        "analysis",
+    }
+    assert items.values("unit").distinct().count() >= 10
+    for item in items:
+        assert "<p>" in item.body and item.keywords
+        assert item.event_date is not None
+        assert (item.event_date.year, item.event_date.month) in {(2026, 10), (2026, 11)}
+        first = item.events.first()
+        assert first is not None and first.action == EventAction.CREATE
+        assert first.by.username == next(s.writer for s in ITEMS if s.title == item.title)
+    # Every change left an audit event by a real demo person, none by the platform.
+    item_audit = Event.objects.filter(object_type="submission")
+    assert item_audit.count() == ItemEvent.objects.filter(submission__in=items).count()
+    assert not item_audit.filter(actor_login="system").exists()
+    # The demo sends no email (the console would fill up); in-app notifications are there.
+    assert mailoutbox == []
+    tongxun = User.objects.get(username="anping_tongxun")
+    assert selectors.nav_counts(tongxun)["returned"] == 1
+    assert tongxun.notifications.filter(kind="returned").exists()
+
+
+def test_the_demo_items_show_versions_returns_rejections_withdrawals_and_opening(db: None) -> None:
+    _load()
+
+    several = Submission.objects.filter(status=Status.DRAFT, version_number__gte=3)
+    assert several.exists()
+    assert Version.objects.filter(source=VersionSource.AUTOSAVE).exists()
+    returned = ItemEvent.objects.filter(action=EventAction.RETURN)
+    assert returned.count() >= 4
+    for event in returned:
+        assert event.version_number is not None
+        version = Version.objects.get(submission=event.submission, number=event.version_number)
+        assert event.anchor and event.anchor in version.body and event.comment
+    revised = Submission.objects.get(title="安平县“组团式”帮扶推动软弱涣散村党组织转化提升")
+    assert revised.status == Status.SUBMITTED
+    assert "效果非常明显" not in revised.body and "9个村" in revised.body
+    assert [e.action for e in revised.events.all()].count(EventAction.SUBMIT_FOR_REVIEW) == 2
+    assert ItemEvent.objects.filter(action=EventAction.REJECT).exclude(comment="").count() >= 3
+    withdrawn = ItemEvent.objects.filter(action=EventAction.WITHDRAW)
+    assert {e.from_status for e in withdrawn} == {Status.IN_REVIEW, Status.SUBMITTED}
+    assert all(e.submission.status == Status.DRAFT for e in withdrawn)
+    submitted = Addressee.objects.filter(submission__status=Status.SUBMITTED)
+    assert submitted.filter(opened_at__isnull=False, unit__code="JC-LJ").exists()
+    assert submitted.filter(opened_at__isnull=True, unit__code="JC-LJ").exists()
+    assert submitted.filter(unit__code="JC").count() >= 3
+
+
+def test_the_city_reviews_in_its_own_stages_and_its_proofreader_edited_the_text(
+    db: None,
+) -> None:
+    _load()
+
+    stages = StageConfig.objects.filter(unit__code="JC-LJ", item_type="")
+    assert [(s.name, s.role, s.can_edit) for s in stages] == [
+        ("初审", Role.REVIEWER, False),
+        ("校对", Role.REVIEWER, True),
+        ("终审", Role.UNIT_ADMIN, False),
+    ]
+    assert [p.username for p in stages[1].people.all()] == ["linjiang_bianji"]
+    assert Event.objects.filter(action="review_stages.set", actor_login="linjiang_admin").exists()
+    edited = Version.objects.filter(source=VersionSource.REVIEW_EDIT)
+    assert edited.count() >= 2
+    assert {v.created_by.username for v in edited} == {"linjiang_bianji"}
+    report = Submission.objects.get(title="关于临江市年轻干部队伍建设情况的调研报告")
+    assert report.status == Status.IN_REVIEW and report.stage is not None
+    assert report.stage["name"] == "终审"
+    assert "从校门到机关门" in report.body
+    assert report.events.filter(action=EventAction.REVIEW_EDIT).exists()
+
+
+def test_every_demo_items_author_shares_sum_to_100(db: None) -> None:
+    _load()
+
+    items = Submission.objects.filter(title__in=[spec.title for spec in ITEMS])
+    for item in items:
+        shares = list(Author.objects.filter(submission=item).values_list("share", flat=True))
+        assert sum(shares) == 100, item.title
+    assert Author.objects.filter(submission__in=items, share=40).count() >= 3
+    assert Author.objects.filter(submission__in=items, share=60).count() >= 2
+
+
+def test_each_demo_reviewer_has_work_waiting_in_the_queue(db: None) -> None:
+    _load()
+
+    for login, at_least in DEMO_QUEUES.items():
+        user = User.objects.get(username=login)
+        assert selectors.review_queue(user).count() >= at_least, login
+    page = _demo_client("anping_shenhe").get("/review/").content.decode()
+    assert "部分村级后备干部培养存在“断档”现象" in page
+    inbox = _demo_client("linjiang_bianji").get("/inbox/").content.decode()
+    assert "江北区“社区合伙人”计划吸引120家单位参与基层治理" in inbox
+
+
+def test_the_demo_items_open_for_their_writer(db: None) -> None:
+    _load()
+    client = _demo_client("anping_xinxi")
+
+    mine = client.get("/items/?tab=all")
+
+    assert mine.status_code == 200
+    for spec in ITEMS:
+        if spec.writer != "anping_xinxi":
+            continue
+        item = Submission.objects.get(title=spec.title)
+        assert spec.title in mine.content.decode()
+        assert client.get(f"/items/{item.pk}/").status_code == 200
+
+
+def test_demo_items_are_added_to_a_province_loaded_before_them(db: None) -> None:
+    load_demo(DEFAULT_PASSWORD)
+
+    output = _load()
+
+    assert output.strip() == (
+        f"演示数据已加载：新建单位 0 个，人员 0 名，任职 0 条，稿件 {len(ITEMS)} 篇。"
+    )
+    assert _load().strip() == "演示数据已存在，未做更改。"

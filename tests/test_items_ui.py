@@ -50,7 +50,7 @@ def test_officer_writes_autosaves_and_submits_an_item_that_reviewers_approve(wor
     assert item.status == Status.SUBMITTED
 
     editor = client_for(world.editor_city)
-    assert item.title in editor.get("/incoming/").content.decode()
+    assert item.title in editor.get("/inbox/").content.decode()
     assert editor.get(f"/items/{item.pk}/").status_code == 200
     assert item.addressees.get().opened_at is not None
 
@@ -87,7 +87,7 @@ def test_pages_render_for_each_role(world: Any) -> None:
             ["/", "/items/", "/items/?tab=all", f"/items/{item.pk}/", "/items/new/"],
         ),
         (world.reviewer_county_a, ["/", "/review/", f"/items/{item.pk}/"]),
-        (world.editor_city, ["/", "/incoming/"]),
+        (world.editor_city, ["/", "/inbox/"]),
         (world.unit_admin_county_a, [f"/units/{world.county_a.pk}/review-stages/"]),
     ]:
         client = client_for(user)

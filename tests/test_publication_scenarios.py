@@ -4,7 +4,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from conftest import make_person
 from django.core.exceptions import ValidationError
 
 from baosong.orgs.models import Role, Unit, User
@@ -21,6 +20,7 @@ from baosong.publications.workflow import InstructionInput, SourceInput
 from baosong.submissions import workflow as items
 from baosong.submissions.models import Addressee, Handling, Status, Submission
 from baosong.submissions.workflow import DraftInput
+from conftest import make_person
 
 
 def submitted(unit: Unit, officer: User, reviewer: User, title: str) -> Submission:

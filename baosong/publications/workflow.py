@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -122,6 +123,14 @@ def _not_claimed_by_other(by: User, receipt: Addressee) -> None:
 # Decisions --------------------------------------------------------------------------------------
 
 
+def _is_web_address(value: str) -> bool:
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+    except ValidationError:
+        return False
+    return len(value) <= 200  # Adoption.published_url is a URLField of 200
+
+
 @dataclass
 class SourceInput:
     item: Submission
@@ -162,7 +171,7 @@ def adopt(
             raise PermissionDenied("稿件未报送或转报到本单位。")
         if receipt.state in (Handling.FORWARDED, Handling.RETURNED):
             raise ValidationError(
-                f"《{source.item.title}》已{receipt.get_state_display()}，不能再采用。"
+                f"本单位已对《{source.item.title}》作出处理（{receipt.get_state_display()}），不能再采用。"
             )
         _not_claimed_by_other(by, receipt)
         receipts.append(receipt)
@@ -172,6 +181,8 @@ def adopt(
     elif form == AdoptionForm.COMBINED:
         if len(sources) < 2:
             errors["form"] = "综合采用须包含至少两篇稿件。"
+        elif len({s.item.pk for s in sources}) != len(sources):
+            errors["sources"] = "同一篇稿件只能作为一个来源。"
         elif sum(s.share for s in sources) != 100:
             errors["sources"] = (
                 f"综合采用各来源份额之和应为 100，现为 {sum(s.share for s in sources)}。"
@@ -194,6 +205,10 @@ def adopt(
             errors["published_on"] = "请填写发布日期。"
         if not published_url:
             errors["published_url"] = "请填写发布网址。"
+        elif not _is_web_address(published_url):
+            errors["published_url"] = (
+                "发布网址应为以 http:// 或 https:// 开头的完整网址（不超过 200 字符）。"
+            )
     elif issue is not None and (
         issue.publication_id != publication.pk or issue.status != IssueStatus.DRAFT
     ):
@@ -277,7 +292,7 @@ def keep_for_reference(
     receipt = _receipt(by, item)
     _not_claimed_by_other(by, receipt)
     if receipt.state != Handling.PENDING:
-        raise ValidationError(f"这篇稿件已{receipt.get_state_display()}。")
+        raise ValidationError(f"本单位已对这篇稿件作出处理（{receipt.get_state_display()}）。")
     receipt.state = Handling.REFERENCE
     receipt.save(update_fields=["state"])
     _event(
@@ -299,7 +314,7 @@ def forward(
     receipt = _receipt(by, item)
     _not_claimed_by_other(by, receipt)
     if receipt.state in (Handling.FORWARDED, Handling.RETURNED):
-        raise ValidationError(f"这篇稿件已{receipt.get_state_display()}。")
+        raise ValidationError(f"本单位已对这篇稿件作出处理（{receipt.get_state_display()}）。")
     here = receipt.unit
     allowed = set(here.ancestor_ids())
     targets = targets or ([here.parent] if here.parent else [])
@@ -343,13 +358,16 @@ def forward(
     return created
 
 
+@transaction.atomic
 def return_to_origin(
     *, by: User, item: Submission, comment: str, ip: str | None = None
 ) -> Submission:
     """退回: back to the origin's authors (the submissions workflow owns the item's status)."""
-    receipt = access.get_receipt_for(by, item.pk)
+    receipt = _receipt(by, item)
     _not_claimed_by_other(by, receipt)
-    return submissions_workflow.return_from_upper(by=by, item=item, comment=comment, ip=ip)
+    item = submissions_workflow.return_from_upper(by=by, item=item, comment=comment, ip=ip)
+    _event(Action.RETURN, by=by, unit=receipt.unit, ip=ip, submission=item, comment=comment.strip())
+    return item
 
 
 # Publications and issues -----------------------------------------------------------------------
@@ -489,6 +507,15 @@ def update_issue(
     issue.issue_date, issue.editor_note = issue_date, editor_note.strip()
     issue.show_toc, issue.distribution = show_toc, distribution.strip()
     issue.save()
+    record(
+        "issue.update",
+        actor=by,
+        role="editor",
+        ip=ip,
+        obj=issue,
+        unit_path=issue.publication.unit.path,
+        after={"issue_date": issue_date.isoformat(), "show_toc": show_toc},
+    )
     return issue
 
 
@@ -512,6 +539,15 @@ def place_in_issue(
         ) + 1
     adoption.issue = issue
     adoption.save(update_fields=["issue", "position"])
+    record(
+        "adoption.place",
+        actor=by,
+        role="editor",
+        ip=ip,
+        obj=adoption,
+        unit_path=adoption.publication.unit.path,
+        after={"issue": issue.pk if issue else None},
+    )
     return adoption
 
 
@@ -526,6 +562,15 @@ def reorder_issue(
         raise ValidationError("顺序与本期稿件不一致，请刷新后重试。")
     for position, pk in enumerate(adoption_ids, start=1):
         Adoption.objects.filter(pk=pk).update(position=position)
+    record(
+        "issue.reorder",
+        actor=by,
+        role="editor",
+        ip=ip,
+        obj=issue,
+        unit_path=issue.publication.unit.path,
+        after={"order": adoption_ids},
+    )
 
 
 @transaction.atomic
@@ -534,8 +579,8 @@ def edit_adopted_text(
 ) -> Adoption:
     """Edit the adopted title and text (the source item's own text is never touched)."""
     adoption = (
-        Adoption.objects.select_for_update()
-        .select_related("publication", "issue")
+        Adoption.objects.select_for_update(of=("self",))  # issue is nullable: lock only the row
+        .select_related("publication__unit", "issue")
         .get(pk=adoption.pk)
     )
     _editor_of(by, adoption.publication)
@@ -545,6 +590,15 @@ def edit_adopted_text(
         raise ValidationError({"title": "请填写标题（不超过 200 字）。"})
     adoption.title, adoption.body, adoption.is_lead = title.strip(), clean(body), is_lead
     adoption.save(update_fields=["title", "body", "is_lead"])
+    record(
+        "adoption.edit",
+        actor=by,
+        role="editor",
+        ip=ip,
+        obj=adoption,
+        unit_path=adoption.publication.unit.path,
+        after={"title": adoption.title, "is_lead": is_lead},
+    )
     return adoption
 
 

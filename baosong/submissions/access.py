@@ -32,8 +32,12 @@ def _reviewer_unit_ids(user: User) -> list[int]:
 def _named_stage_unit_ids(user: User) -> list[int]:
     cached: list[int] | None = getattr(user, "_baosong_named_units", None)
     if cached is None:
+        # Named in a stage counts only while the person still serves in that unit.
+        serving = list(scope_for(user).unit_roles)
         cached = list(
-            StageConfig.objects.filter(people=user).values_list("unit_id", flat=True).distinct()
+            StageConfig.objects.filter(people=user, unit_id__in=serving)
+            .values_list("unit_id", flat=True)
+            .distinct()
         )
         user._baosong_named_units = cached  # type: ignore[attr-defined]
     return cached
@@ -65,7 +69,8 @@ def acts_on_current_stage(user: User, item: Submission) -> str | None:
     if stage is None or not user.is_active:
         return None
     if stage.get("people"):
-        if Assignee.objects.filter(submission=item, user=user).exists():
+        serving = item.unit_id in scope_for(user).unit_roles
+        if serving and Assignee.objects.filter(submission=item, user=user).exists():
             return f"stage:{stage['name']}"
         return None
     if item.unit_id in scope_for(user).units_with(stage["role"]):

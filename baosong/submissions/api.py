@@ -3,14 +3,14 @@
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
 from baosong.lib.http import client_ip
 from baosong.orgs.api import ERRORS, Input, Paging, _caller, _page
-from baosong.orgs.models import Unit, User
+from baosong.orgs.models import Membership, Unit, User
 from baosong.submissions import access, diff, selectors, workflow
 from baosong.submissions.models import (
     Attachment,
@@ -214,10 +214,13 @@ def _units(ids: list[int]) -> list[Unit]:
     return units
 
 
-def _coauthors(rows: list[AuthorIn]) -> list[tuple[User, int]]:
-    people = {u.pk: u for u in User.objects.filter(pk__in=[r.user_id for r in rows])}
+def _coauthors(rows: list[AuthorIn], unit: Unit) -> list[tuple[User, int]]:
+    # Only the unit's people are looked up, so a guessed id never reveals who it belongs to.
+    colleagues = Membership.objects.current().filter(unit=unit).values("user_id")
+    found = User.objects.filter(pk__in=[r.user_id for r in rows], is_active=True)
+    people = {u.pk: u for u in found.filter(pk__in=colleagues)}
     if len(people) != len({r.user_id for r in rows}):
-        raise ValidationError({"coauthors": "合作者不存在。"})
+        raise ValidationError({"coauthors": "合作者须为本单位在任人员。"})
     return [(people[r.user_id], r.share) for r in rows]
 
 
@@ -254,10 +257,14 @@ def list_items(request: HttpRequest, filters: Query[ItemFilter]) -> ItemPage:
 def create_item(request: HttpRequest, payload: ItemCreate) -> Status[ItemDetail]:
     user = _caller(request)
     writable = access.can_write_for(user)
-    unit_id = payload.unit_id if payload.unit_id is not None else (writable[0] if writable else 0)
+    if payload.unit_id is None and not writable:
+        raise PermissionDenied("您不是任何单位的信息员或通讯员。")
+    unit_id = payload.unit_id if payload.unit_id is not None else writable[0]
     unit = Unit.objects.filter(pk=unit_id).first()
     if unit is None:
         raise Http404("unit")
+    if unit.pk not in writable:
+        raise PermissionDenied("您不是该单位的信息员或通讯员。")
     data = DraftInput(
         item_type=payload.item_type,
         kind=payload.kind or "",
@@ -266,7 +273,7 @@ def create_item(request: HttpRequest, payload: ItemCreate) -> Status[ItemDetail]
         event_date=payload.event_date,
         keywords=payload.keywords,
         own_share=payload.own_share,
-        coauthors=_coauthors(payload.coauthors),
+        coauthors=_coauthors(payload.coauthors, unit),
         addressed=_units(payload.addressed_unit_ids),
     )
     item = workflow.create_draft(by=user, unit=unit, data=data, ip=client_ip(request))
@@ -275,8 +282,12 @@ def create_item(request: HttpRequest, payload: ItemCreate) -> Status[ItemDetail]
 
 @router.get("/items/{item_id}", response={200: ItemDetail, **ERRORS}, summary="稿件详情")
 def get_item(request: HttpRequest, item_id: int) -> ItemDetail:
+    """An editor of an addressed unit reading a submitted item opens it, as on the page."""
     user = _caller(request)
-    return _detail(user, access.get_submission_for(user, item_id))
+    item = access.get_submission_for(user, item_id)
+    if item.status == ItemStatus.SUBMITTED and not access.is_author(user, item):
+        workflow.mark_opened(by=user, item=item, ip=client_ip(request))
+    return _detail(user, item)
 
 
 @router.patch(
@@ -306,14 +317,17 @@ def patch_item(request: HttpRequest, item_id: int, payload: ItemPatch) -> Status
         if details and not conflict:
             item.refresh_from_db()
             current = list(item.authors.select_related("user"))
+            item_type = payload.item_type or item.item_type
+            # Only info reports have a kind: changing the type drops the stored one, as the page does.
+            kept_kind = item.kind if item_type == ItemType.INFO else ""
             data = DraftInput(
-                item_type=payload.item_type or item.item_type,
-                kind=(payload.kind if payload.kind is not None else item.kind) or "",
+                item_type=item_type,
+                kind=payload.kind if payload.kind is not None else kept_kind,
                 title=item.title,
                 event_date=payload.event_date if "event_date" in details else item.event_date,
                 keywords=payload.keywords if payload.keywords is not None else item.keywords,
                 own_share=payload.own_share if payload.own_share is not None else current[0].share,
-                coauthors=_coauthors(payload.coauthors)
+                coauthors=_coauthors(payload.coauthors, item.unit)
                 if payload.coauthors is not None
                 else [(a.user, a.share) for a in current[1:]],
                 addressed=_units(payload.addressed_unit_ids)

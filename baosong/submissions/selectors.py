@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from baosong.orgs.access import scope_for
 from baosong.orgs.models import Role, User
-from baosong.submissions.models import Addressee, Author, Status, Submission
+from baosong.submissions.models import Addressee, Assignee, Author, Status, Submission
 
 MY_TABS: list[tuple[str, str]] = [
     ("draft", "草稿"),
@@ -26,8 +26,33 @@ def my_items(user: User) -> QuerySet[Submission]:
     )
 
 
+# The roles a review stage can name (StageConfig.role).
+STAGE_ROLES = frozenset({Role.REVIEWER.value, Role.UNIT_ADMIN.value})
+
+
 def review_queue(user: User) -> QuerySet[Submission]:
-    return Submission.objects.awaiting_review_by(user)
+    """Items whose current stage the user acts on: by role in the origin unit, or as a named
+    person (the same rule as access.acts_on_current_stage).
+
+    Each branch carries its own status test, and the named items come as a list of ids read
+    first, so every branch is one index lookup. A join, or an `IN (subquery)` branch, made both
+    databases scan every item in review (60–130 ms at 100,000 items; see bench/items.py)."""
+    waiting = Q(status=Status.IN_REVIEW, stage_named=True, pk__in=_assigned_ids(user))
+    for unit_id, roles in scope_for(user).unit_roles.items():
+        for role in sorted(roles & STAGE_ROLES):
+            waiting |= Q(
+                unit_id=unit_id, status=Status.IN_REVIEW, stage_role=role, stage_named=False
+            )
+    return Submission.objects.filter(waiting)
+
+
+def _assigned_ids(user: User) -> list[int]:
+    """Items whose current stage names the user; read once per request (lists count and page)."""
+    cached: list[int] | None = getattr(user, "_baosong_assigned", None)
+    if cached is None:
+        cached = list(Assignee.objects.filter(user=user).values_list("submission_id", flat=True))
+        user._baosong_assigned = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def incoming(user: User) -> QuerySet[Submission]:

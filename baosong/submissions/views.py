@@ -86,14 +86,8 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def incoming(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    form = ItemFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    filters.setdefault("sort", "-submitted_at")
-    page, query = _page(request, selectors.apply_filters(selectors.incoming(user), filters))
-    context = {"form": form, "page": page, "query": query, "title": "收件箱", "mode": "incoming"}
-    template = "submissions/queue.html#rows" if request.htmx else "submissions/queue.html"  # type: ignore[attr-defined]
-    return render(request, template, context)
+    """The editors' inbox moved to the publications app (/inbox/); old links land there."""
+    return redirect("inbox")
 
 
 # Writing -----------------------------------------------------------------------------------------

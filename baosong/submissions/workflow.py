@@ -18,12 +18,12 @@ from baosong.orgs.models import Membership, PlatformRole, Role, Unit, User
 from baosong.submissions import access, notify, uploads
 from baosong.submissions.models import (
     Addressee,
-    Handling,
     Assignee,
     Attachment,
     Author,
     Event,
     EventAction,
+    Handling,
     ItemType,
     Kind,
     NotificationKind,

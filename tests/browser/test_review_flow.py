@@ -3,6 +3,7 @@ reviewer returns it with a comment, the officer revises, three stages approve, t
 opens it in the incoming list and downloads the approval form."""
 
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,39 +22,45 @@ REVIEWER = "陈立新"
 
 
 class BrowserErrors:
-    """Uncaught exceptions and console errors of a page; any of them fails the test."""
+    """Uncaught exceptions, console errors and failed requests of the pages; any fails the test."""
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self) -> None:
         self.seen: list[str] = []
-        page.on("pageerror", lambda exc: self.seen.append(f"pageerror on {page.url}: {exc}"))
-        page.on("console", self._console)
-        page.on("requestfailed", lambda r: self.seen.append(f"request failed: {r.url} {r.failure}"))
-        page.on(
-            "response",
-            lambda r: r.status >= 400 and self.seen.append(f"HTTP {r.status}: {r.url}"),
-        )
-        self.page = page
 
-    def _console(self, message: Any) -> None:
+    def watch(self, page: Any) -> None:
+        page.on("pageerror", lambda exc: self.seen.append(f"pageerror on {page.url}: {exc}"))
+        page.on("console", lambda message: self._console(page, message))
+        page.on("requestfailed", self._failed)
+        page.on("response", self._response)
+
+    def _console(self, page: Any, message: Any) -> None:
         source = message.location.get("url", "")
         # The site has no favicon yet (base.html links none); the browser asks for one anyway.
         if message.type == "error" and not source.endswith("/favicon.ico"):
-            self.seen.append(f"console error on {self.page.url}: {message.text} ({source})")
+            self.seen.append(f"console error on {page.url}: {message.text} ({source})")
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.seen.append(f"HTTP {response.status}: {response.url}")
+
+    def _failed(self, request: Any) -> None:
+        # A link that turns into a download ends its navigation as ERR_ABORTED.
+        if request.resource_type == "document" and request.failure == "net::ERR_ABORTED":
+            return
+        self.seen.append(f"request failed: {request.url} {request.failure}")
 
     def check(self) -> None:
         assert self.seen == [], "\n".join(self.seen)
 
 
 class Shots:
-    def __init__(self, page: Any) -> None:
-        self.page, self.dir, self.n = page, screenshot_dir(), 0
+    def __init__(self) -> None:
+        self.dir, self.n = screenshot_dir(), 0
 
-    def take(self, name: str) -> None:
+    def take(self, page: Any, name: str) -> None:
         if self.dir is not None:
             self.n += 1
-            self.page.screenshot(
-                path=str(self.dir / f"review-{self.n:02d}-{name}.png"), full_page=True
-            )
+            page.screenshot(path=str(self.dir / f"review-{self.n:02d}-{name}.png"), full_page=True)
 
 
 def sign_in(page: Any, base: str, login: str) -> None:
@@ -62,11 +69,6 @@ def sign_in(page: Any, base: str, login: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
-
-
-def sign_out(page: Any, base: str) -> None:
-    page.click("header button:text('退出')")
-    page.wait_for_url(f"{base}/login/")
 
 
 def small_png(tmp_path: Path) -> Path:
@@ -81,8 +83,7 @@ def small_png(tmp_path: Path) -> Path:
 
 def type_in_editor(page: Any, text: str) -> None:
     """Put the caret at the end of the Jodit editing area and type like a person."""
-    area = page.locator(".jodit-wysiwyg")
-    area.click()
+    page.locator(".jodit-wysiwyg").click()
     page.keyboard.press("Control+End")
     page.keyboard.type(text)
 
@@ -99,42 +100,63 @@ def open_from_list(page: Any, nav_label: str) -> None:
     page.wait_for_selector(f"h1:has-text('{TITLE}')")
 
 
+@pytest.fixture
+def people(browser: Any, server: str) -> Iterator[Callable[[str], Any]]:
+    """A signed-in page per person, each in its own browser context (as on their own machines)."""
+    contexts: list[Any] = []
+
+    def open_as(login: str) -> Any:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        sign_in(page, server, login)
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
 def test_officer_writes_reviewer_returns_then_approves_three_stages_and_editor_receives(
-    server: str, page: Any, tmp_path: Path
+    server: str, people: Callable[[str], Any], tmp_path: Path
 ) -> None:
-    errors = BrowserErrors(page)
-    shots = Shots(page)
+    errors, shots = BrowserErrors(), Shots()
 
     # The officer writes a draft.
-    sign_in(page, server, "apxinxi")
-    page.click("nav.mainnav >> text=我的稿件")
-    page.click("main a:text-is('写稿件')")
-    page.fill("#id_title", TITLE)
-    page.select_option("#id_item_type", "info")
-    page.select_option("#id_kind", "experience")
-    page.wait_for_selector(".jodit-wysiwyg")
-    type_in_editor(page, FIRST)
-    shots.take("new-draft")
-    page.click("#item-form button:text-is('保存')")
-    page.wait_for_url(re.compile(r"/items/\d+/edit/$"))
-    pk = int(re.search(r"/items/(\d+)/edit/", page.url).group(1))  # type: ignore[union-attr]
-    assert "草稿已保存" in page.inner_text(".messages")
-    assert FIRST in page.inner_text(".jodit-wysiwyg")
-    assert version_in_status(page) == 1
+    officer = people("apxinxi")
+    errors.watch(officer)
+    officer.click("nav.mainnav >> text=我的稿件")
+    officer.click("main a:text-is('写稿件')")
+    officer.fill("#id_title", TITLE)
+    officer.select_option("#id_item_type", "info")
+    officer.select_option("#id_kind", "experience")
+    officer.wait_for_selector(".jodit-wysiwyg")
+    type_in_editor(officer, FIRST)
+    shots.take(officer, "new-draft")
+    officer.click("#item-form button:text-is('保存')")
+    officer.wait_for_url(re.compile(r"/items/\d+/edit/$"))
+    found = re.search(r"/items/(\d+)/edit/", officer.url)
+    assert found, officer.url
+    pk = int(found.group(1))
+    assert "草稿已保存" in officer.inner_text(".messages")
+    assert FIRST in officer.inner_text(".jodit-wysiwyg")
+    assert version_in_status(officer) == 1
 
     # An image goes up as an attachment and into the text.
-    page.set_input_files(f"#attachment-file-{pk}", str(small_png(tmp_path)))
-    page.click(f"#attachments-{pk} button:text-is('上传')")
-    insert = page.locator(f"#attachments-{pk} [data-insert-image]")
+    officer.set_input_files(f"#attachment-file-{pk}", str(small_png(tmp_path)))
+    officer.click(f"#attachments-{pk} button:text-is('上传')")
+    insert = officer.locator(f"#attachments-{pk} [data-insert-image]")
     insert.wait_for()
-    assert "网格员走访.png" in page.inner_text(f"#attachments-{pk}")
+    assert "网格员走访.png" in officer.inner_text(f"#attachments-{pk}")
     insert.click()
-    page.wait_for_selector(".jodit-wysiwyg img")
+    # No caret in the text yet: the image becomes a paragraph of its own at the end.
+    officer.wait_for_selector(".jodit-wysiwyg > p:last-child > img[alt='网格员走访']")
 
-    # Typing more text autosaves a new version (a few seconds after typing or on blur).
-    before = version_in_status(page) if "已自动保存" in page.inner_text("#autosave-status") else 1
-    type_in_editor(page, SECOND)
-    page.wait_for_function(
+    # Typing more text autosaves a new version (a few seconds after typing, or on blur).
+    before = version_in_status(officer)
+    type_in_editor(officer, SECOND)
+    officer.wait_for_function(
         """(before) => {
             const m = document.getElementById('autosave-status').textContent
                 .match(/已自动保存 \\d\\d:\\d\\d:\\d\\d（第 (\\d+) 版）/);
@@ -143,103 +165,101 @@ def test_officer_writes_reviewer_returns_then_approves_three_stages_and_editor_r
         arg=before,
         timeout=10_000,
     )
-    saved = version_in_status(page)
-    shots.take("autosaved")
+    saved = version_in_status(officer)
+    shots.take(officer, "autosaved")
 
     # The server has the text and the image: a reload shows them, with nothing to restore.
-    page.reload()
-    page.wait_for_selector(".jodit-wysiwyg img")
-    text = page.inner_text(".jodit-wysiwyg")
+    officer.reload()
+    officer.wait_for_selector(".jodit-wysiwyg img")
+    text = officer.inner_text(".jodit-wysiwyg")
     assert FIRST in text and SECOND in text
-    src = page.get_attribute(".jodit-wysiwyg img", "src")
+    src = officer.get_attribute(".jodit-wysiwyg img", "src")
     assert src and src.startswith(f"/items/{pk}/attachments/") and "inline=1" in src
-    page.wait_for_function("document.querySelector('.jodit-wysiwyg img').naturalWidth === 120")
-    assert version_in_status(page) == saved
-    assert page.locator("#restore-banner").is_hidden()
+    officer.wait_for_function("document.querySelector('.jodit-wysiwyg img').naturalWidth === 120")
+    assert version_in_status(officer) == saved
+    assert officer.locator("#restore-banner").is_hidden()
 
-    page.click("#item-form button:text-is('保存并提交审核')")
-    page.wait_for_url(f"{server}/items/{pk}/")
-    assert "已提交审核" in page.inner_text(".messages")
-    assert "审核中" in page.inner_text("h1")
-    assert "初审" in page.inner_text("h1")
+    officer.click("#item-form button:text-is('保存并提交审核')")
+    officer.wait_for_url(f"{server}/items/{pk}/")
+    assert "已提交审核" in officer.inner_text(".messages")
+    assert "审核中" in officer.inner_text("h1") and "初审" in officer.inner_text("h1")
     errors.check()
-    sign_out(page, server)
 
     # The reviewer returns it with a comment on a passage.
-    sign_in(page, server, "apshenhe")
-    open_from_list(page, "审核")
-    assert page.locator("#item-body img").count() == 1
-    page.fill("#id_comment", COMMENT)
-    page.locator("#item-body p", has_text="326").first.click(click_count=3)
-    anchor = page.input_value("#id_anchor")
+    reviewer = people("apshenhe")
+    errors.watch(reviewer)
+    open_from_list(reviewer, "审核")
+    assert reviewer.locator("#item-body img").count() == 1
+    reviewer.fill("#id_comment", COMMENT)
+    reviewer.locator("#item-body p", has_text="326").first.click(click_count=3)
+    anchor = reviewer.input_value("#id_anchor")
     assert "326" in anchor, anchor
-    shots.take("review-return")
-    page.click("#decision button:text-is('退回修改')")
-    page.wait_for_url(f"{server}/review/")
-    assert "已退回作者修改" in page.inner_text(".messages")
+    shots.take(reviewer, "review-return")
+    reviewer.click("#decision button:text-is('退回修改')")
+    reviewer.wait_for_url(f"{server}/review/")
+    assert "已退回作者修改" in reviewer.inner_text(".messages")
     errors.check()
-    sign_out(page, server)
 
-    # The officer sees it returned with the comment, revises and submits again.
-    sign_in(page, server, "apxinxi")
-    page.click("nav.mainnav >> text=我的稿件")
-    page.click("nav.tabs >> text=被退回")
-    page.click(f"#item-rows a:text-is('{TITLE}')")
-    page.wait_for_selector(f"h1:has-text('{TITLE}')")
-    assert "退回修改" in page.inner_text("h1")
-    timeline = page.inner_text(".timeline")
-    assert COMMENT in timeline and "326" in page.inner_text(".timeline blockquote.anchor")
-    shots.take("returned")
-    page.click(".page-head a:text-is('修改')")
-    page.wait_for_url(f"{server}/items/{pk}/edit/")
-    type_in_editor(page, REVISION)
-    page.click("#item-form button:text-is('保存并提交审核')")
-    page.wait_for_url(f"{server}/items/{pk}/")
-    assert "已提交审核" in page.inner_text(".messages")
-    assert REVISION in page.inner_text("#item-body")
+    # The officer sees it returned with the comment, revises and submits again; typing and
+    # at once clicking the button (the autosave on blur and the form must not collide).
+    officer.click("nav.mainnav >> text=我的稿件")
+    officer.click("nav.tabs >> text=被退回")
+    officer.click(f"#item-rows a:text-is('{TITLE}')")
+    officer.wait_for_selector(f"h1:has-text('{TITLE}')")
+    assert "退回修改" in officer.inner_text("h1")
+    assert COMMENT in officer.inner_text(".timeline")
+    assert "326" in officer.inner_text(".timeline blockquote.anchor")
+    shots.take(officer, "returned")
+    officer.click(".page-head a:text-is('修改')")
+    officer.wait_for_url(f"{server}/items/{pk}/edit/")
+    type_in_editor(officer, REVISION)
+    officer.click("#item-form button:text-is('保存并提交审核')")
+    officer.wait_for_url(f"{server}/items/{pk}/")
+    assert "已提交审核" in officer.inner_text(".messages")
+    assert REVISION in officer.inner_text("#item-body")
     errors.check()
-    sign_out(page, server)
 
     # Three stages approve; the last one submits it to the city.
-    sign_in(page, server, "apshenhe")
     for stage, button in (("初审", "通过"), ("复审", "通过"), ("终审", "通过并报送")):
-        open_from_list(page, "审核")
-        assert stage in page.inner_text("#decision h2")
-        page.fill("#id_comment", f"{stage}同意。")
+        open_from_list(reviewer, "审核")
+        assert stage in reviewer.inner_text("#decision h2")
+        reviewer.fill("#id_comment", f"{stage}同意。")
         if stage == "终审":
-            shots.take("final-stage")
-        page.click(f"#decision button:text-is('{button}')")
-        page.wait_for_url(f"{server}/review/")
-    assert "已报送上级单位" in page.inner_text(".messages")
-    assert page.locator(f"#item-rows a:text-is('{TITLE}')").count() == 0
+            shots.take(reviewer, "final-stage")
+        reviewer.click(f"#decision button:text-is('{button}')")
+        reviewer.wait_for_url(f"{server}/review/")
+    assert "已报送上级单位" in reviewer.inner_text(".messages")
+    assert reviewer.locator(f"#item-rows a:text-is('{TITLE}')").count() == 0
     errors.check()
-    sign_out(page, server)
 
     # Until the city opens it, the officer may still withdraw it.
-    sign_in(page, server, "apxinxi")
-    page.goto(f"{server}/items/{pk}/")
-    assert "已报送" in page.inner_text("h1")
-    assert page.locator(".page-head button:text-is('撤回')").count() == 1
-    sign_out(page, server)
+    officer.goto(f"{server}/items/{pk}/")
+    assert "已报送" in officer.inner_text("h1")
+    assert officer.locator(".page-head button:text-is('撤回')").count() == 1
 
     # The city's editor finds it in the incoming list and opens it.
-    sign_in(page, server, "ljbianji")
-    page.click("nav.mainnav >> text=收件箱")
-    assert "平安县委组织部" in page.inner_text("#item-rows")
-    shots.take("incoming")
-    page.click(f"#item-rows a:text-is('{TITLE}')")
-    page.wait_for_selector(f"h1:has-text('{TITLE}')")
-    assert "已阅" in page.inner_text(".facts")
-    assert page.locator("#decision").count() == 0
+    editor = people("ljbianji")
+    errors.watch(editor)
+    assert editor.locator("nav.mainnav >> text=收件箱").count() == 1
+    # The editors' inbox lists the submitted item; opening it marks it read upstream.
+    editor.click("nav >> text=收件箱")
+    editor.wait_for_url(f"{server}/inbox/")
+    rows = editor.inner_text("#inbox-rows")
+    assert "平安县委组织部" in rows and TITLE in rows
+    shots.take(editor, "inbox")
+    editor.goto(f"{server}/items/{pk}/")
+    editor.wait_for_selector(f"h1:has-text('{TITLE}')")
+    assert "已阅" in editor.inner_text(".facts")
+    assert editor.locator("#decision").count() == 0
 
     # The approval form, on screen and as a Word file.
-    page.click(".page-head a:text-is('审批表')")
-    page.wait_for_url(f"{server}/items/{pk}/approval-form/")
-    sheet = page.inner_text("main.sheet")
+    editor.click(".page-head a:text-is('审批表')")
+    editor.wait_for_url(f"{server}/items/{pk}/approval-form/")
+    sheet = editor.inner_text("main.sheet")
     assert "审批表" in sheet and REVIEWER in sheet
-    shots.take("approval-form")
-    with page.expect_download() as info:
-        page.click(".print-bar a:text-is('下载 Word')")
+    shots.take(editor, "approval-form")
+    with editor.expect_download() as info:
+        editor.click(".print-bar a:text-is('下载 Word')")
     download = info.value
     assert download.suggested_filename.endswith(".docx")
     assert "审批表" in download.suggested_filename
@@ -247,14 +267,12 @@ def test_officer_writes_reviewer_returns_then_approves_three_stages_and_editor_r
     download.save_as(target)
     check_docx(target)
     errors.check()
-    sign_out(page, server)
 
     # Once opened upstream, the officer can no longer withdraw it.
-    sign_in(page, server, "apxinxi")
-    page.goto(f"{server}/items/{pk}/")
-    assert "已报送" in page.inner_text("h1")
-    assert page.locator(".page-head button:text-is('撤回')").count() == 0
-    assert "已阅" in page.inner_text(".facts")
+    officer.reload()
+    assert "已报送" in officer.inner_text("h1")
+    assert officer.locator(".page-head button:text-is('撤回')").count() == 0
+    assert "已阅" in officer.inner_text(".facts")
     errors.check()
 
 
@@ -263,11 +281,15 @@ def check_docx(path: Path) -> None:
 
     document = docx.Document(str(path))
     assert "审批表" in document.paragraphs[0].text
-    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
-    text = "\n".join(cells)
+    section = document.sections[0]
+    width, height = section.page_width, section.page_height
+    assert width is not None and height is not None
+    assert (round(width.mm), round(height.mm)) == (210, 297)  # A4
+    rows = [[cell.text for cell in row.cells] for table in document.tables for row in table.rows]
+    text = "\n".join("|".join(row) for row in rows)
+    decisions = {row[0]: row for row in rows if row[1] == REVIEWER}
     for stage in ("初审", "复审", "终审"):
-        assert stage in cells, (stage, text)
-    assert REVIEWER in cells
-    assert TITLE in text
-    assert COMMENT in text
-    assert "网格员走访.png" in text
+        assert stage in decisions, (stage, text)
+        assert f"{stage}同意。" in "".join(r[2] for r in rows if r[0] == stage), text
+    assert any(row[0] == "初审" and COMMENT in row[2] for row in rows), text
+    assert TITLE in text and "网格员走访.png" in text

@@ -16,6 +16,8 @@
   var timer = null;
   var dirty = false;
   var stopped = false;
+  var inflight = null;     // the autosave request under way, if any
+  var submitting = false;  // the form is being sent: no more autosaves from this page
 
   function csrf() { return form.querySelector("input[name=csrfmiddlewaretoken]").value; }
   function bodyValue() { return editor ? editor.value : body.value; }
@@ -52,6 +54,7 @@
   function dropLocal() { try { localStorage.removeItem(storageKey); } catch (e) { /* ignore */ } }
 
   function changed() {
+    if (submitting) { return; }
     dirty = true;
     keepLocal();
     if (!autosaveUrl || stopped) { return; }
@@ -73,14 +76,16 @@
   }
 
   function save() {
-    if (!autosaveUrl || stopped || !dirty) { return Promise.resolve(); }
+    if (!autosaveUrl || stopped || submitting || !dirty) { return inflight || Promise.resolve(); }
+    // One request at a time: a second one would carry the same base version and conflict.
+    if (inflight) { return inflight.then(save); }
     var data = new FormData();
     data.append("title", title.value);
     data.append("body", bodyValue());
     data.append("base_version", base.value);
     dirty = false;
     setStatus("正在保存…");
-    return fetch(autosaveUrl, {
+    inflight = fetch(autosaveUrl, {
       method: "POST", body: data, credentials: "same-origin", redirect: "manual",
       headers: { "X-CSRFToken": csrf(), "Accept": "application/json" },
     }).then(function (response) {
@@ -107,7 +112,8 @@
     }).catch(function () {
       dirty = true;
       setStatus("网络中断，内容已保留在本机，恢复后会自动保存。");
-    });
+    }).then(function () { inflight = null; });
+    return inflight;
   }
 
   if (editor) {
@@ -119,7 +125,24 @@
   }
   title.addEventListener("input", changed);
   title.addEventListener("blur", function () { clearTimeout(timer); save(); });
-  form.addEventListener("submit", function () { dirty = false; dropLocal(); });
+  // Clicking a submit button first blurs the editor, which starts an autosave. Sending the form
+  // alongside it would race: the form's base version goes stale (a false conflict) or the item is
+  // submitted before the autosave arrives (403). Wait for the autosave, then send the form.
+  form.addEventListener("submit", function (event) {
+    clearTimeout(timer);
+    // Jodit copies its content into the textarea only after a pause in typing.
+    if (editor) { body.value = editor.value; }
+    if (inflight) {
+      event.preventDefault();
+      var submitter = event.submitter || null;
+      inflight.then(function () { form.requestSubmit(submitter); });
+      return;
+    }
+    submitting = true;
+    dirty = false;
+    dropLocal();
+  });
+  window.addEventListener("pageshow", function () { submitting = false; });
   window.addEventListener("beforeunload", function (event) {
     if (dirty && !stopped) { save(); }
     if (dirty) { event.preventDefault(); event.returnValue = ""; }
@@ -146,7 +169,20 @@
     var button = event.target.closest("[data-insert-image]");
     if (!button || !editor) { return; }
     event.preventDefault();
-    editor.s.insertHTML('<img src="' + button.dataset.insertImage + '" alt="">');
+    // Built as an element so the file name (user input) is escaped in the alt text.
+    var img = document.createElement("img");
+    img.setAttribute("src", button.dataset.insertImage);
+    img.setAttribute("alt", (button.dataset.alt || "").replace(/\.[^.]+$/, ""));
+    var selection = window.getSelection();
+    var caretInText = selection && selection.rangeCount > 0 &&
+      editor.editor.contains(selection.getRangeAt(0).startContainer);
+    if (caretInText) {
+      editor.s.insertHTML(img.outerHTML);
+    } else {
+      // No caret in the text (Jodit would put the image before the first character): a new
+      // paragraph at the end.
+      editor.value = editor.value + "<p>" + img.outerHTML + "</p>";
+    }
     changed();
   });
   window.baosongSave = save;
