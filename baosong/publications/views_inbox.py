@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -116,11 +116,13 @@ class AdoptForm(forms.Form):
         initial=AdoptionForm.WHOLE,
     )
     is_lead = forms.BooleanField(label="头条", required=False)
-    title = forms.CharField(label="标题", max_length=200)
+    title = forms.CharField(
+        label="标题", max_length=200, widget=forms.TextInput(attrs={"class": "wide"})
+    )
     body = forms.CharField(
         label="采用稿正文",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 12}),
+        widget=forms.Textarea(attrs={"rows": 12, "data-rich": "1"}),
         help_text="全文采用保留原文；摘编、一句话采用请在此改写。",
     )
 
@@ -307,24 +309,38 @@ def inbox(request: HttpRequest) -> HttpResponse:
         tab = Handling.PENDING
     form = InboxFilterForm(request.GET or None, origins=selectors.inbox_origin_units(user))
     filters = form.cleaned_data if form.is_valid() else {}
-    receipts = selectors.filter_inbox(selectors.inbox(user), filters)
-    counts = selectors.inbox_counts(receipts)
-    rows = selectors.inbox_rows(receipts, tab, filters.get("sort") or "-received")
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = selectors.inbox_counts(user, filters)
+    rows = selectors.inbox_rows(user, filters, tab, filters.get("sort") or "-received")
+    page, total = _capped_page(rows, counts[tab], request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("tab", None)
     context = {
         "tab": tab,
-        "tabs": [(key, label, counts.get(key, 0)) for key, label in selectors.INBOX_TABS],
+        "tabs": [(key, label, counts[key]) for key, label in selectors.INBOX_TABS],
         "form": form,
         "page": page,
+        "total": total,
+        "pages": f"{page.paginator.num_pages}+" if total.more else page.paginator.num_pages,
         "query": query.urlencode(),
         "can_combine": tab in (Handling.PENDING, Handling.REFERENCE, Handling.ADOPTED, "all"),
         "multiple_units": len(access.editor_unit_ids(user)) > 1,
     }
     template = "publications/inbox.html#rows" if is_htmx(request) else "publications/inbox.html"
     return render(request, template, context)
+
+
+def _capped_page(
+    rows: QuerySet[Addressee], total: selectors.Tally, wanted: str | None
+) -> tuple[Page[Addressee], selectors.Tally]:
+    """A page of a list whose count stops at a cap: beyond the cap it counts as far as the page
+    asked for (and one more row, to know whether a next page exists)."""
+    number = int(wanted) if wanted and wanted.isdigit() and 0 < int(wanted) < 100_000 else 1
+    if total.more and number * PAGE_SIZE >= total.n:
+        total = selectors.capped_count(rows, number * PAGE_SIZE)
+    paginator = Paginator(rows, PAGE_SIZE)
+    paginator.count = total.n + 1 if total.more else total.n
+    return paginator.get_page(number), total
 
 
 # Deciding on one receipt --------------------------------------------------------------------------

@@ -28,6 +28,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "Browser-Pass-2026!"
+# The items the adoption flow starts from (already submitted to 临江 at setup).
+ADOPT_FIRST = "平安县建立村级后备干部“育苗库”"
+ADOPT_SECOND = "清河县选派年轻干部蹲点调研"
 
 SETUP = f"""
 from baosong.orgs import workflow
@@ -39,10 +42,25 @@ workflow.create_unit(by=None, parent=q, code="JC-LJ-QH-01", name="中共清河�
 workflow.create_person(by=None, username="ljadmin", real_name="周建国", password="{PASSWORD}", unit=c, role=Role.UNIT_ADMIN)
 workflow.create_person(by=None, username="ljbianji", real_name="刘晓燕", password="{PASSWORD}", unit=c, role=Role.EDITOR)
 ap = workflow.create_unit(by=None, parent=c, code="JC-LJ-PA", name="中共平安县委组织部", short_name="平安县委组织部", level=Level.COUNTY)
-workflow.create_person(by=None, username="apxinxi", real_name="王晓明", password="{PASSWORD}", unit=ap, role=Role.OFFICER)
-workflow.create_person(by=None, username="apshenhe", real_name="陈立新", password="{PASSWORD}", unit=ap, role=Role.REVIEWER)
+apx = workflow.create_person(by=None, username="apxinxi", real_name="王晓明", password="{PASSWORD}", unit=ap, role=Role.OFFICER)
+aps = workflow.create_person(by=None, username="apshenhe", real_name="陈立新", password="{PASSWORD}", unit=ap, role=Role.REVIEWER)
+qhx = workflow.create_person(by=None, username="qhxinxi", real_name="赵雅琴", password="{PASSWORD}", unit=q, role=Role.OFFICER)
+qhs = workflow.create_person(by=None, username="qhshenhe", real_name="钱国华", password="{PASSWORD}", unit=q, role=Role.REVIEWER)
 a = workflow.create_person(by=None, username="auditor", real_name="孙丽华", password="{PASSWORD}")
 workflow.set_platform_role(by=None, person=a, platform_role=PlatformRole.AUDIT_ADMIN)
+
+# Two items from two counties, written, approved through the three default stages and submitted
+# to 临江市委组织部 (the adoption flow starts from them).
+from baosong.submissions import workflow as items
+from baosong.submissions.workflow import DraftInput
+for unit, officer, reviewer, title, body in [
+    (ap, apx, aps, "{ADOPT_FIRST}", "<p>平安县建立村级后备干部育苗库，全县入库人选412名。</p><p>每名人选由一名乡镇班子成员结对培养。</p>"),
+    (q, qhx, qhs, "{ADOPT_SECOND}", "<p>清河县选派48名年轻干部到村蹲点调研三个月。</p><p>调研形成报告31篇，推动解决问题96个。</p>"),
+]:
+    item = items.create_draft(by=officer, unit=unit, data=DraftInput(item_type="info", kind="experience", title=title, body=body))
+    items.submit_for_review(by=officer, item=item)
+    for _ in range(3):
+        items.approve(by=reviewer, item=item, comment="同意。")
 """
 
 
@@ -158,4 +176,4 @@ def screenshot_dir() -> Path | None:
     return path
 
 
-__all__ = ["PASSWORD", "screenshot_dir", "shutil"]
+__all__ = ["ADOPT_FIRST", "ADOPT_SECOND", "PASSWORD", "screenshot_dir", "shutil"]
