@@ -1,10 +1,11 @@
 """The demo province: `load_demo` builds it through the workflow, once, and its logins work."""
 
 import re
-from io import StringIO
+from io import BytesIO, StringIO
 from pathlib import Path
 from typing import Any
 
+import docx
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -21,12 +22,26 @@ from baosong.orgs.demo import (
     person_spec,
 )
 from baosong.orgs.models import Level, Membership, PlatformRole, Role, Unit, User
+from baosong.publications import workflow as handling
+from baosong.publications.demo import CORRECTION_REASON, EXTRA_ITEMS, load_demo_publications
+from baosong.publications.exports import issue_docx
+from baosong.publications.models import (
+    Action,
+    Adoption,
+    AdoptionSource,
+    Instruction,
+    Issue,
+    IssueRevision,
+    Publication,
+)
+from baosong.publications.models import Event as HandlingEvent
 from baosong.submissions import selectors
-from baosong.submissions.demo import ITEMS
+from baosong.submissions.demo import ITEMS, load_demo_items
 from baosong.submissions.models import (
     Addressee,
     Author,
     EventAction,
+    Handling,
     StageConfig,
     Status,
     Submission,
@@ -82,7 +97,7 @@ def test_loading_the_demo_builds_the_province_with_its_cities_counties_and_towns
     posts = sum(len(person.posts) for person in PEOPLE)
     assert output.strip() == (
         f"演示数据已加载：新建单位 {len(UNITS)} 个，人员 {len(PEOPLE)} 名，任职 {posts} 条，"
-        f"稿件 {len(ITEMS)} 篇。"
+        f"稿件 {len(ITEMS)} 篇，采用 {Adoption.objects.count()} 篇。"
     )
     levels = {level: Unit.objects.filter(level=level).count() for level in Level.values}
     assert levels[Level.PROVINCE] == 1
@@ -336,8 +351,12 @@ def test_the_demo_items_exist_in_every_state_written_by_the_demo_people(
         first = item.events.first()
         assert first is not None and first.action == EventAction.CREATE
         assert first.by.username == next(s.writer for s in ITEMS if s.title == item.title)
-    # Every change left an audit event by a real demo person, none by the platform.
-    item_audit = Event.objects.filter(object_type="submission")
+    # Every change left an audit event by a real demo person, none by the platform (the upper
+    # units' handling of these items is audited as publication.* events).
+    item_audit = Event.objects.filter(
+        object_type="submission",
+        object_id__in=[str(pk) for pk in items.values_list("pk", flat=True)],
+    ).exclude(action__startswith="publication.")
     assert item_audit.count() == ItemEvent.objects.filter(submission__in=items).count()
     assert not item_audit.filter(actor_login="system").exists()
     # The demo sends no email (the console would fill up); in-app notifications are there.
@@ -416,7 +435,7 @@ def test_each_demo_reviewer_has_work_waiting_in_the_queue(db: None) -> None:
     page = _demo_client("anping_shenhe").get("/review/").content.decode()
     assert "部分村级后备干部培养存在“断档”现象" in page
     inbox = _demo_client("linjiang_bianji").get("/inbox/").content.decode()
-    assert "江北区“社区合伙人”计划吸引120家单位参与基层治理" in inbox
+    assert "安平县完成村（社区）“两委”班子运行情况分析研判" in inbox
 
 
 def test_the_demo_items_open_for_their_writer(db: None) -> None:
@@ -440,6 +459,220 @@ def test_demo_items_are_added_to_a_province_loaded_before_them(db: None) -> None
     output = _load()
 
     assert output.strip() == (
-        f"演示数据已加载：新建单位 0 个，人员 0 名，任职 0 条，稿件 {len(ITEMS)} 篇。"
+        f"演示数据已加载：新建单位 0 个，人员 0 名，任职 0 条，稿件 {len(ITEMS)} 篇，"
+        f"采用 {Adoption.objects.count()} 篇。"
     )
     assert _load().strip() == "演示数据已存在，未做更改。"
+
+
+# Demo handling at the upper units --------------------------------------------------------------
+
+
+def _handling_counts() -> tuple[int, ...]:
+    return (
+        Publication.objects.count(),
+        Issue.objects.count(),
+        IssueRevision.objects.count(),
+        Adoption.objects.count(),
+        AdoptionSource.objects.count(),
+        Instruction.objects.count(),
+        HandlingEvent.objects.count(),
+        Submission.objects.count(),
+        Addressee.objects.count(),
+    )
+
+
+def _issue(publication: str, number: int) -> Issue:
+    return Issue.objects.get(publication__name=publication, year=2026, number=number)
+
+
+def test_the_demo_publications_issues_adoptions_and_instructions_exist(db: None) -> None:
+    _load()
+
+    kinds = {(p.unit.code, p.name): p.kind for p in Publication.objects.select_related("unit")}
+    assert kinds == {
+        ("JC-LJ", "临江组工信息"): "journal",
+        ("JC-LJ", "临江组工"): "wechat",
+        ("JC", "江川组工信息"): "journal",
+        ("JC", "组工专报"): "special",
+        ("JC", "江川组工网"): "website",
+    }
+    # 第1期: published once, several items with the lead on top, an editor's note, 报/送/发.
+    first = _issue("临江组工信息", 1)
+    assert (first.status, first.revision, first.total_number) == ("published", 1, 1)
+    placed = list(first.adoptions.order_by("position"))
+    assert len(placed) >= 3
+    assert placed[0].is_lead and not any(a.is_lead for a in placed[1:])
+    assert first.editor_note and first.show_toc
+    assert [line[:2] for line in first.distribution.splitlines()] == ["报：", "送：", "发："]
+    assert "报：省委组织部" in first.distribution
+    assert HandlingEvent.objects.filter(action=Action.PUBLISH, issue=first).exists()
+    # 第2期: published, then corrected with a reason; both revisions are kept.
+    second = _issue("临江组工信息", 2)
+    assert (second.status, second.revision) == ("published", 2)
+    revisions = list(second.revisions.order_by("revision"))
+    assert [r.revision for r in revisions] == [1, 2]
+    assert revisions[0].reason == "" and revisions[1].reason == CORRECTION_REASON
+    assert "东训" in revisions[0].snapshot["items"][0]["title"]
+    assert "冬训" in revisions[1].snapshot["items"][0]["title"]
+    correct = HandlingEvent.objects.get(action=Action.CORRECT, issue=second)
+    assert correct.comment == CORRECTION_REASON and correct.by.username == "linjiang_bianji"
+    # 第3期: still being composed.
+    third = _issue("临江组工信息", 3)
+    assert third.status == "draft" and third.revision == 0 and third.adoptions.count() >= 2
+    # Channels: an address and a date instead of an issue.
+    channel = Adoption.objects.filter(publication_kind__in=["wechat", "website"])
+    assert {a.publication.name for a in channel} == {"临江组工", "江川组工网"}
+    for adoption in channel:
+        assert adoption.issue is None and adoption.published_on is not None
+        assert adoption.published_url.startswith("https://")
+    # The province adopted the 临江 lead item as an excerpt into 《组工专报》, credited to 安平县
+    # and to 临江 as forwarder; the 省委书记 instructed on it.
+    excerpt = Adoption.objects.get(publication__name="组工专报")
+    assert excerpt.form == "excerpt" and excerpt.unit_level == "province"
+    source = excerpt.sources.get()
+    assert (source.origin_unit.code, source.forwarded_by.code if source.forwarded_by else "") == (
+        "JC-LJ-AP",
+        "JC-LJ",
+    )
+    assert excerpt.body != source.submission.body
+    instruction = excerpt.instructions.get()
+    assert (instruction.level, instruction.is_principal) == ("province", True)
+    event = HandlingEvent.objects.get(action=Action.INSTRUCT, instruction=instruction)
+    assert event.facts["instruction_level"] == "province" and event.facts["principal"] is True
+    assert Instruction.objects.filter(level="city").exists()
+    # A combined piece from three districts of three cities: 40/30/30 with one 主报.
+    combined = Adoption.objects.get(form="combined")
+    rows = list(combined.sources.select_related("origin_unit", "forwarded_by"))
+    assert sorted(r.share for r in rows) == [30, 30, 40]
+    assert [r.share for r in rows if r.is_lead_source] == [40]
+    assert {r.origin_unit.code for r in rows} == {"JC-LJ-JB", "JC-QS-CP", "JC-BH-HD"}
+    assert {r.forwarded_by.code for r in rows if r.forwarded_by} == {"JC-LJ", "JC-QS", "JC-BH"}
+    assert HandlingEvent.objects.filter(action=Action.ADOPT, adoption=combined).count() == 3
+    # One item adopted at two levels and in two of the city's publications.
+    hehuoren = Submission.objects.get(title="江北区“社区合伙人”计划吸引120家单位参与基层治理")
+    assert set(hehuoren.adoption_sources.values_list("adoption__publication__name", flat=True)) == {
+        "临江组工信息",
+        "临江组工",
+        "江川组工信息",
+    }
+    # Everything was done by the demo editors themselves, and audited.
+    assert set(HandlingEvent.objects.values_list("by__username", flat=True)) <= {
+        "linjiang_bianji",
+        "sheng_bianji",
+        "sheng_bianji2",
+        "qingshan_bianji",
+        "baihe_bianji",
+    }
+    audited = Event.objects.filter(action__startswith="publication.")
+    assert audited.count() >= HandlingEvent.objects.count()
+    assert not audited.filter(actor_login="system").exists()
+
+
+def test_every_receipt_state_appears_and_every_inbox_has_unread_work(db: None) -> None:
+    _load()
+
+    receipts = Addressee.objects.all()
+    assert set(receipts.values_list("state", flat=True)) == set(Handling.values)
+    for code in ["JC", "JC-LJ", "JC-QS", "JC-BH"]:
+        unread = receipts.filter(
+            unit__code=code,
+            state=Handling.PENDING,
+            opened_at__isnull=True,
+            submission__status=Status.SUBMITTED,
+        )
+        assert unread.count() >= 2, code
+    claimed = receipts.filter(claimed_by__isnull=False, state=Handling.PENDING)
+    assert {(r.unit.code, r.claimed_by.username) for r in claimed if r.claimed_by} == {
+        ("JC-LJ", "linjiang_bianji"),
+        ("JC", "sheng_bianji2"),
+    }
+    # Returned to the origin with a comment: the item is back with its authors.
+    returned = receipts.get(state=Handling.RETURNED)
+    assert returned.unit.code == "JC-LJ"
+    assert returned.submission.status == Status.RETURNED
+    assert returned.submission.events.filter(
+        action=EventAction.RETURN_FROM_UPPER, comment__contains="具体事例"
+    ).exists()
+    reference = receipts.get(state=Handling.REFERENCE)
+    assert HandlingEvent.objects.get(
+        action=Action.REFERENCE, submission=reference.submission
+    ).comment
+    forwarded = receipts.filter(forwarded_from__isnull=False)
+    assert {r.forwarded_from.code for r in forwarded if r.forwarded_from} == {
+        "JC-LJ",
+        "JC-QS",
+        "JC-BH",
+    }
+    assert set(forwarded.values_list("unit__code", flat=True)) == {"JC"}
+    assert forwarded.count() == HandlingEvent.objects.filter(action=Action.FORWARD).count() == 5
+    # The extra items went through each unit's own review stages, approved by its reviewer.
+    for spec in EXTRA_ITEMS:
+        item = Submission.objects.get(title=spec.title)
+        approvals = item.events.filter(action=EventAction.APPROVE)
+        assert approvals.count() == len(item.stage_plan), spec.title
+        assert {e.by.username for e in approvals} == {spec.reviewer}
+        assert item.events.filter(action=EventAction.SUBMIT).exists()
+
+
+def test_loading_the_demo_again_leaves_the_handling_unchanged(db: None) -> None:
+    _load()
+    before = _handling_counts()
+
+    assert _load().strip() == "演示数据已存在，未做更改。"
+    assert load_demo_publications() == 0
+
+    assert _handling_counts() == before
+
+
+def test_the_published_demo_issue_exports_as_a_word_document(db: None) -> None:
+    _load()
+    issue = _issue("临江组工信息", 1)
+
+    data = issue_docx(issue)
+
+    document = docx.Document(BytesIO(data))
+    text = "\n".join(p.text for p in document.paragraphs)
+    lead = issue.adoptions.get(is_lead=True)
+    assert lead.title in text
+    assert "临江组工信息" in text
+    assert "报：省委组织部" in text
+    assert text.index(lead.title) < text.index(issue.adoptions.order_by("position")[1].title)
+
+
+def test_demo_editors_and_officers_see_the_handling_in_their_pages(db: None) -> None:
+    _load()
+
+    city = _demo_client("linjiang_bianji")
+    inbox = city.get("/inbox/").content.decode()
+    assert "江北区完成新一轮社区网格优化调整" in inbox and "未读" in inbox
+    assert "杨帆处理中" in inbox
+    assert "临江组工信息" in city.get("/publications/").content.decode()
+    draft = city.get(f"/issues/{_issue('临江组工信息', 3).pk}/")
+    assert draft.status_code == 200
+    province = _demo_client("sheng_bianji").get("/inbox/").content.decode()
+    assert "马骏处理中" in province and "由临江市委组织部转报" in province
+    officer = _demo_client("anping_xinxi")
+    zutuan = Submission.objects.get(title="安平县“组团式”帮扶推动软弱涣散村党组织转化提升")
+    outcomes = officer.get(f"/items/{zutuan.pk}/outcomes/").content.decode()
+    assert "组工专报" in outcomes and "高立群" in outcomes
+    feedback = officer.get("/feedback/")
+    assert feedback.status_code == 200
+    assert "临江组工信息" in feedback.content.decode()
+
+
+def test_handling_is_skipped_with_a_warning_when_a_demo_item_was_handled_by_hand(
+    db: None,
+) -> None:
+    load_demo(DEFAULT_PASSWORD)
+    load_demo_items()
+    item = Submission.objects.get(title="安平县“组团式”帮扶推动软弱涣散村党组织转化提升")
+    handling.forward(by=User.objects.get(username="linjiang_bianji"), item=item)
+    out, err = StringIO(), StringIO()
+
+    call_command("load_demo", stdout=out, stderr=err)
+
+    assert "演示稿件已被改动，未加载演示采用和刊物" in err.getvalue()
+    assert out.getvalue().strip() == "演示数据已存在，未做更改。"
+    assert not Publication.objects.exists() and not Adoption.objects.exists()
+    assert Submission.objects.count() == len(ITEMS)

@@ -34,7 +34,7 @@ from PIL import Image
 
 from baosong.orgs import workflow as org_workflow
 from baosong.orgs.models import Level, PlatformRole, Role, User
-from baosong.submissions import access, workflow
+from baosong.submissions import access, selectors, workflow
 from baosong.submissions.models import (
     Addressee,
     Attachment,
@@ -438,3 +438,17 @@ def test_a_named_reviewer_who_left_the_unit_neither_sees_nor_decides_its_items(
         with pytest.raises(PermissionDenied):
             workflow.approve(by=User.objects.get(pk=first.pk), item=item)
     assert Submission.objects.get(pk=item.pk).stage_index == 0
+
+
+def test_a_named_reviewer_who_left_the_unit_has_nothing_waiting_in_the_review_queue(
+    setup: Setup,
+) -> None:
+    first = User.objects.get(pk=setup.people["first_reviewer"])
+    assert list(selectors.review_queue(first).values_list("pk", flat=True)) == [
+        setup.items["in_review"]
+    ]
+    org_workflow.end_membership(by=None, membership=first.memberships.get())
+    with time_machine.travel(timezone.now() + dt.timedelta(days=1)):
+        gone = User.objects.get(pk=first.pk)
+        assert not selectors.review_queue(gone).exists()
+        assert selectors.nav_counts(gone)["review"] == 0

@@ -2,6 +2,8 @@
 several items), keep for reference, return, forward; instructions (批示) on adoptions.
 Thin views: access → form → workflow → redirect, or the page again with the errors."""
 
+import html
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
@@ -9,10 +11,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from django.forms.models import ModelChoiceIterator
+from django.forms.utils import flatatt
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
 from baosong.lib.http import client_ip, is_htmx
@@ -47,11 +53,40 @@ def _user(request: HttpRequest) -> User:
 # Forms ------------------------------------------------------------------------------------------
 
 
-class OriginChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
-    widget = FastSelect
+class OriginChoices(ModelChoiceIterator):  # type: ignore[type-arg]
+    """The units as (pk, indented name) read as plain values: a province editor's select lists
+    about two thousand units, and building a model instance for each took most of the page's
+    time (bench/inbox.py)."""
 
-    def label_from_instance(self, obj: Unit) -> str:
-        return f"{'　' * obj.depth}{obj.short_name}"
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        queryset = self.queryset.values_list("pk", "short_name", "depth")
+        for pk, name, depth in queryset:
+            yield (pk, f"{'　' * depth}{name}")
+
+
+class OriginSelect(FastSelect):
+    """FastSelect with the options joined as escaped strings, without format_html per option."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        final = self.build_attrs(self.attrs, attrs)
+        chosen = "" if value is None else str(value)
+        options = "".join(
+            f'<option value="{html.escape(str(key))}"{" selected" if str(key) == chosen else ""}>'
+            f"{html.escape(str(label))}</option>"
+            for key, label in self.choices
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', name, flatatt(final), SafeString(options)
+        )
+
+
+class OriginChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    widget = OriginSelect
+    iterator = OriginChoices
 
 
 class InboxFilterForm(forms.Form):
@@ -331,14 +366,24 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _capped_page(
-    rows: QuerySet[Addressee], total: selectors.Tally, wanted: str | None
+    rows: QuerySet[Addressee], total: selectors.Tally | None, wanted: str | None
 ) -> tuple[Page[Addressee], selectors.Tally]:
-    """A page of a list whose count stops at a cap: beyond the cap it counts as far as the page
-    asked for (and one more row, to know whether a next page exists)."""
+    """A page of a list whose count stops at a cap (beyond it, counted as far as the page asked
+    for and one row more, to know whether a next page exists), or is not counted at all (None:
+    the page is read with one row more, and the total is what has been seen)."""
     number = int(wanted) if wanted and wanted.isdigit() and 0 < int(wanted) < 100_000 else 1
+    paginator = Paginator(rows, PAGE_SIZE)
+    if total is None:
+        start = (number - 1) * PAGE_SIZE
+        seen = list(rows[start : start + PAGE_SIZE + 1])
+        if not seen and number > 1:
+            return _capped_page(rows, None, None)
+        more = len(seen) > PAGE_SIZE
+        total = selectors.Tally(start + min(len(seen), PAGE_SIZE), more=more)
+        paginator.count = total.n + 1 if more else total.n
+        return Page(seen[:PAGE_SIZE], number, paginator), total
     if total.more and number * PAGE_SIZE >= total.n:
         total = selectors.capped_count(rows, number * PAGE_SIZE)
-    paginator = Paginator(rows, PAGE_SIZE)
     paginator.count = total.n + 1 if total.more else total.n
     return paginator.get_page(number), total
 

@@ -750,7 +750,12 @@ def add_instruction(
         "principal": instruction.is_principal,
         "leader": f"{instruction.leader_position}{instruction.leader_name}",
         "sources": [
-            {"item": s.submission_id, "origin_unit": s.origin_unit.code, "share": s.share}
+            {
+                "item": s.submission_id,
+                "origin_unit": s.origin_unit.code,
+                "share": s.share,
+                "lead_source": s.is_lead_source,
+            }
             for s in sources
         ],
     }

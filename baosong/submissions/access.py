@@ -84,7 +84,13 @@ def can_view(user: User, item: Submission) -> bool:
 
 def edit_role(user: User, item: Submission) -> str | None:
     """Authors edit drafts and returned items; an editing stage's reviewer edits in review."""
-    if item.status in EDITABLE_BY_AUTHORS and is_author(user, item):
+    return _edit_role(user, item, authored=None)
+
+
+def _edit_role(user: User, item: Submission, authored: bool | None) -> str | None:
+    if item.status in EDITABLE_BY_AUTHORS and (
+        authored if authored is not None else is_author(user, item)
+    ):
         return "author"
     stage = item.stage
     if stage is not None and stage.get("can_edit"):
@@ -92,17 +98,42 @@ def edit_role(user: User, item: Submission) -> str | None:
     return None
 
 
+def _sees(user: User, item: Submission) -> tuple[bool, bool | None]:
+    """The rule of visible_submissions decided on one item, cheapest test first: whether the
+    user may open it, and whether they are an author when that had to be read (else None)."""
+    if not user.is_active:
+        return False, None
+    if item.unit_id in _reviewer_unit_ids(user):
+        return True, None
+    editor_units = scope_for(user).units_with(Role.EDITOR)
+    if (
+        editor_units
+        and item.status == Status.SUBMITTED
+        and Addressee.objects.filter(submission=item, unit_id__in=editor_units).exists()
+    ):
+        return True, None
+    if is_author(user, item):
+        return True, True
+    return item.unit_id in _named_stage_unit_ids(user), False
+
+
 def get_submission_for(user: User, pk: int, need: str = "view") -> Submission:
-    """An item the user may see (404 otherwise); need="edit" or "review" → 403 when not allowed."""
+    """An item the user may see (404 otherwise); need="edit" or "review" → 403 when not allowed.
+
+    The item is read by its key and the visibility rule checked on it alone: filtering the
+    whole visible set (three branches, one a subquery) cost a third of a transition's time."""
     try:
-        item = visible_submissions(user).select_related("unit", "created_by").get(pk=pk)
+        item = Submission.objects.select_related("unit", "created_by").get(pk=pk)
     except (Submission.DoesNotExist, ValueError) as exc:
         raise Http404("submission") from exc
-    if need == "edit" and edit_role(user, item) is None:
+    visible, authored = _sees(user, item)
+    if not visible:
+        raise Http404("submission")
+    if need == "edit" and _edit_role(user, item, authored) is None:
         raise PermissionDenied("当前不能修改这篇稿件。")
     if need == "review" and acts_on_current_stage(user, item) is None:
         raise PermissionDenied("您不是当前审核环节的办理人。")
-    if need == "author" and not is_author(user, item):
+    if need == "author" and not (authored if authored is not None else is_author(user, item)):
         raise PermissionDenied("只有作者可以进行此操作。")
     return item
 

@@ -35,19 +35,6 @@ class SubmissionQuerySet(models.QuerySet["Submission"]):
     def authored_by(self, user: Any) -> "SubmissionQuerySet":
         return self.filter(authors__user=user)
 
-    def awaiting_review_by(self, user: Any) -> "SubmissionQuerySet":
-        """Items whose current stage the user acts on (named person, or the stage's role in the
-        origin unit)."""
-        from baosong.orgs.models import Membership
-
-        roles = Membership.objects.current().filter(user=user).values_list("unit_id", "role")
-        by_role = Q(pk__in=[])
-        for unit_id, role in roles:
-            by_role |= Q(unit_id=unit_id, stage_role=role, stage_named=False)
-        return self.filter(status=Status.IN_REVIEW).filter(
-            by_role | Q(stage_named=True, assignees__user=user)
-        )
-
 
 class Submission(models.Model):
     unit = models.ForeignKey(
@@ -173,6 +160,8 @@ class Addressee(models.Model):
         indexes = [
             models.Index(fields=["unit", "opened_at"]),
             models.Index(fields=["unit", "state", "received_at"]),
+            # The inbox's 全部 tab, newest first (bench/inbox.py).
+            models.Index(fields=["unit", "received_at"], name="addressee_unit_received"),
         ]
 
     def __str__(self) -> str:

@@ -351,9 +351,11 @@ def _details(item: Submission) -> dict[str, Any]:
 
 def stage_plan_for(unit: Unit, item_type: str) -> list[dict[str, Any]]:
     """The unit's stages for this type, else its general stages, else 初审/复审/终审."""
-    configs = list(
-        StageConfig.objects.filter(unit=unit, item_type=item_type).prefetch_related("people")
-    ) or list(StageConfig.objects.filter(unit=unit, item_type="").prefetch_related("people"))
+    both = StageConfig.objects.filter(unit=unit, item_type__in=[item_type, ""])
+    read = list(both.prefetch_related("people"))
+    configs = [c for c in read if c.item_type == item_type] or [
+        c for c in read if c.item_type == ""
+    ]
     if not configs:
         return [dict(stage) for stage in DEFAULT_STAGES]
     return [
@@ -371,8 +373,10 @@ def _enter_stage(item: Submission, index: int) -> None:
     stage = item.stage_plan[index]
     item.stage_index = index
     item.stage_role = stage["role"]
+    # Assignees exist only while a stage names people (every other move clears them).
+    if item.stage_named:
+        Assignee.objects.filter(submission=item).delete()
     item.stage_named = bool(stage.get("people"))
-    Assignee.objects.filter(submission=item).delete()
     if stage.get("people"):
         Assignee.objects.bulk_create(
             Assignee(submission=item, user_id=pk) for pk in stage["people"]
@@ -464,17 +468,21 @@ def approve(*, by: User, item: Submission, comment: str = "", ip: str | None = N
     if index + 1 < len(item.stage_plan):
         _enter_stage(item, index + 1)
         item.save()
-        notify.send(
-            NotificationKind.APPROVED,
-            _authors(item),
-            item,
-            f"《{item.title}》已通过{(stage or {}).get('name', '')}。",
-        )
-        notify.send(
-            NotificationKind.TO_REVIEW,
-            _stage_actors(item),
-            item,
-            f"《{item.title}》待您{item.stage_plan[index + 1]['name']}。",
+        notify.send_each(
+            [
+                (
+                    NotificationKind.APPROVED,
+                    _authors(item),
+                    item,
+                    f"《{item.title}》已通过{(stage or {}).get('name', '')}。",
+                ),
+                (
+                    NotificationKind.TO_REVIEW,
+                    _stage_actors(item),
+                    item,
+                    f"《{item.title}》待您{item.stage_plan[index + 1]['name']}。",
+                ),
+            ]
         )
         return item
     return _submit(item, by=by, role=role, ip=ip)

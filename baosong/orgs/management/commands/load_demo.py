@@ -10,7 +10,7 @@ from baosong.orgs.demo import PASSWORD_ENV, demo_password, load_demo
 
 class Command(BaseCommand):
     help = (
-        f"加载演示数据（江川省及其稿件）。已存在的单位、人员和稿件不会重复创建。"
+        f"加载演示数据（江川省及其稿件、采用和刊物）。已存在的单位、人员、稿件和刊物不会重复创建。"
         f"密码取自 {PASSWORD_ENV}。"
     )
 
@@ -22,8 +22,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # Items are a higher layer than the unit tree: orgs must not import submissions at
-        # module level, so the import waits until the province exists.
+        # Items and their handling are higher layers than the unit tree: orgs must not import
+        # submissions or publications at module level, so the imports wait until they are needed.
+        from baosong.publications.demo import load_demo_publications
         from baosong.submissions.demo import load_demo_items
 
         password: str = options["password"] or demo_password()
@@ -32,10 +33,17 @@ class Command(BaseCommand):
             items = load_demo_items()
         except ValidationError as exc:
             raise CommandError("；".join(exc.messages)) from exc
-        if not result.changed and not items:
+        try:
+            adoptions = load_demo_publications()
+        except ValidationError as exc:
+            # Demo items someone has handled by hand since an earlier load: the province and
+            # its items are there, so the server can still start without the demo handling.
+            self.stderr.write("；".join(exc.messages))
+            adoptions = 0
+        if not result.changed and not items and not adoptions:
             self.stdout.write(result.summary())
             return
         self.stdout.write(
             f"演示数据已加载：新建单位 {result.units_created} 个，人员 {result.people_created} 名，"
-            f"任职 {result.memberships_created} 条，稿件 {items} 篇。"
+            f"任职 {result.memberships_created} 条，稿件 {items} 篇，采用 {adoptions} 篇。"
         )
