@@ -37,6 +37,7 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/items.py
+	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/issue_export.py
 
 # The same on PostgreSQL; the database is created on first use.
@@ -44,6 +45,7 @@ BENCH_PG ?= postgres://postgres@127.0.0.1:5432/baosong_bench
 bench-pg: setup
 	BENCH_DATABASE_URL=$(BENCH_PG) $(BIN)/python bench/run.py
 	BENCH_DATABASE_URL=$(BENCH_PG) $(BIN)/python bench/items.py
+	BENCH_DATABASE_URL=$(BENCH_PG) $(BIN)/python bench/inbox.py
 
 # The Chinese UI text is the msgid. After this, translate the new entries in
 # baosong/locale/en/LC_MESSAGES/django.po (no fuzzy ones), then run it again to compile.

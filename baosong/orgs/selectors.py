@@ -12,6 +12,7 @@ from baosong.orgs.models import Membership, Unit
 # Levels of the tree rendered at once; deeper branches load when opened (htmx), so a province of
 # two thousand units renders as fast as a county.
 TREE_EAGER_LEVELS = 3
+TREE_EAGER_MAX = 150
 
 
 @dataclass
@@ -49,6 +50,9 @@ def build_tree(
     top = units.order_by("depth").values_list("depth", flat=True).first()
     if top is None:
         return []
+    # A whole province opens two levels deep (cities); smaller trees show three.
+    while eager_levels > 2 and units.filter(depth__lt=top + eager_levels).count() > TREE_EAGER_MAX:
+        eager_levels -= 1
     rows = list(_annotated(units.filter(depth__lt=top + eager_levels)))
     return _nest(rows, manageable_paths, edge_depth=top + eager_levels - 1)
 
