@@ -33,6 +33,7 @@ PAGES = {
     "anping_shenhe": ["/", "/review/", "/items/3/", "/items/3/approval-form/", "/notifications/"],
     "anping_admin": ["/units/11/review-stages/"],
     "sysadmin": ["/units/"],
+    "linjiang_bianji": ["/", "/inbox/", "/publications/", "/feedback/"],
 }
 
 

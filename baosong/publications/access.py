@@ -9,6 +9,7 @@
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 from baosong.orgs.access import _paths_q, scope_for, visible_units
 from baosong.orgs.models import Role, Unit, User
@@ -82,7 +83,7 @@ def get_adoption_for(user: User, pk: int, need: str = "view") -> Adoption:
     if need == "view" and outcome_items(user).filter(adoption_sources__adoption=adoption).exists():
         return adoption
     if need != "view" and outcome_items(user).filter(adoption_sources__adoption=adoption).exists():
-        raise PermissionDenied("只有采用单位的编辑可以办理。")
+        raise PermissionDenied(gettext("只有采用单位的编辑可以办理。"))
     raise Http404("adoption")
 
 
@@ -105,5 +106,5 @@ def get_feedback_unit_for(user: User, pk: int) -> Unit:
         return outcome_units(user).get(pk=pk)
     except (Unit.DoesNotExist, ValueError) as exc:
         if visible_units(user).filter(pk=pk).exists():
-            raise PermissionDenied("只能查看本单位及所管理单位的采用情况。") from exc
+            raise PermissionDenied(gettext("只能查看本单位及所管理单位的采用情况。")) from exc
         raise Http404("unit") from exc

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import BeforeValidator
 
@@ -282,7 +283,7 @@ def reference(request: HttpRequest, item_id: int, payload: Comment) -> ReceiptOu
 def forward(request: HttpRequest, item_id: int, payload: ForwardIn) -> list[ReceiptOut]:
     targets = list(Unit.objects.filter(pk__in=payload.target_unit_ids))
     if len(targets) != len(set(payload.target_unit_ids)):
-        raise ValidationError({"targets": "转报单位不存在。"})
+        raise ValidationError({"targets": gettext("转报单位不存在。")})
     created = workflow.forward(
         by=_caller(request),
         item=_item(request, item_id),
@@ -301,7 +302,9 @@ def forward(request: HttpRequest, item_id: int, payload: ForwardIn) -> list[Rece
 
 
 @router.post(
-    "/inbox/{item_id}/return", response={200: dict[str, str], **ERRORS}, summary="退回报送单位"
+    "/inbox/{item_id}/return",
+    response={200: dict[str, str], **ERRORS},
+    summary="退回报送单位",
 )
 def return_item(request: HttpRequest, item_id: int, payload: Comment) -> dict[str, str]:
     item = workflow.return_to_origin(
@@ -440,7 +443,9 @@ def issues(request: HttpRequest, publication_id: int) -> list[IssueOut]:
 
 
 @router.post(
-    "/publications/{publication_id}/issues", response={201: IssueOut, **ERRORS}, summary="新建一期"
+    "/publications/{publication_id}/issues",
+    response={201: IssueOut, **ERRORS},
+    summary="新建一期",
 )
 def create_issue(request: HttpRequest, publication_id: int, payload: IssueIn) -> Status[IssueOut]:
     user = _caller(request)
@@ -488,7 +493,9 @@ def correct(request: HttpRequest, issue_id: int, payload: CorrectionIn) -> Issue
 
 
 @router.get(
-    "/items/{item_id}/outcomes", response={200: list[OutcomeOut], **ERRORS}, summary="采用反馈"
+    "/items/{item_id}/outcomes",
+    response={200: list[OutcomeOut], **ERRORS},
+    summary="采用反馈",
 )
 def outcomes(request: HttpRequest, item_id: int) -> list[OutcomeOut]:
     user = _caller(request)

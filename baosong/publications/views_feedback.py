@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET
 
 from baosong.lib.widgets import FastSelect
@@ -74,20 +75,22 @@ class UnitField(forms.ModelChoiceField):  # type: ignore[type-arg]
 
 
 class PeriodForm(forms.Form):
-    unit = UnitField(label="单位", queryset=Unit.objects.none(), required=False, empty_label=None)
+    unit = UnitField(
+        label=gettext_lazy("单位"), queryset=Unit.objects.none(), required=False, empty_label=None
+    )
     month = forms.CharField(
-        label="月份",
+        label=gettext_lazy("月份"),
         required=False,
         max_length=7,
         widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-11"}),
     )
     start = forms.DateField(
-        label="或自",
+        label=gettext_lazy("或自"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end = forms.DateField(
-        label="至",
+        label=gettext_lazy("至"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
@@ -101,16 +104,16 @@ class PeriodForm(forms.Form):
     def clean_month(self) -> str:
         value: str = self.cleaned_data.get("month") or ""
         if value and parse_month(value) is None:
-            raise forms.ValidationError("月份格式应为 2026-11。")
+            raise forms.ValidationError(gettext("月份格式应为 2026-11。"))
         return value
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if bool(start) != bool(end):
-            self.add_error("end" if start else "start", "按日期查询请同时填写起止日期。")
+            self.add_error("end" if start else "start", gettext("按日期查询请同时填写起止日期。"))
         elif start and end and end < start:
-            self.add_error("end", "截止日期不能早于起始日期。")
+            self.add_error("end", gettext("截止日期不能早于起始日期。"))
         return data
 
     def period(self) -> tuple[dt.date, dt.date]:
@@ -125,7 +128,7 @@ def _default_unit(user: User) -> Unit:
     own = list(scope_for(user).unit_roles)
     unit = Unit.objects.filter(pk__in=own).order_by("path").first()
     if unit is None:
-        raise PermissionDenied("您不属于任何单位，没有采用反馈可查看。")
+        raise PermissionDenied(gettext("您不属于任何单位，没有采用反馈可查看。"))
     return unit
 
 

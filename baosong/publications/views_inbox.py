@@ -19,6 +19,7 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from baosong.lib.http import client_ip, is_htmx
@@ -90,29 +91,33 @@ class OriginChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
 
 
 class InboxFilterForm(forms.Form):
-    q = forms.CharField(label="标题关键字", required=False, max_length=100)
+    q = forms.CharField(label=gettext_lazy("标题关键字"), required=False, max_length=100)
     item_type = forms.ChoiceField(
-        label="类型", choices=[("", "全部类型"), *ItemType.choices], required=False
+        label=gettext_lazy("类型"),
+        choices=[("", gettext_lazy("全部类型")), *ItemType.choices],
+        required=False,
     )
     kind = forms.ChoiceField(
-        label="类别", choices=[("", "全部类别"), *Kind.choices], required=False
+        label=gettext_lazy("类别"),
+        choices=[("", gettext_lazy("全部类别")), *Kind.choices],
+        required=False,
     )
     origin = OriginChoiceField(
-        label="报送单位（含下级）",
+        label=gettext_lazy("报送单位（含下级）"),
         queryset=Unit.objects.none(),
         required=False,
-        empty_label="全部单位",
+        empty_label=gettext_lazy("全部单位"),
     )
-    start = forms.DateField(label="收到日期自", required=False, widget=DATE)
-    end = forms.DateField(label="至", required=False, widget=DATE)
+    start = forms.DateField(label=gettext_lazy("收到日期自"), required=False, widget=DATE)
+    end = forms.DateField(label=gettext_lazy("至"), required=False, widget=DATE)
     sort = forms.ChoiceField(
-        label="排序",
+        label=gettext_lazy("排序"),
         required=False,
         choices=[
-            ("-received", "最近收到"),
-            ("received", "最早收到"),
-            ("origin", "报送单位"),
-            ("title", "标题"),
+            ("-received", gettext_lazy("最近收到")),
+            ("received", gettext_lazy("最早收到")),
+            ("origin", gettext_lazy("报送单位")),
+            ("title", gettext_lazy("标题")),
         ],
     )
 
@@ -125,7 +130,12 @@ class InboxFilterForm(forms.Form):
 
 class IssueChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Issue) -> str:
-        return f"{obj.year}年第{obj.number}期（总第{obj.total_number}期，{obj.issue_date:%m-%d}）"
+        return gettext("%(year)s年第%(number)s期（总第%(total)s期，%(date)s）") % {
+            "year": obj.year,
+            "number": obj.number,
+            "total": obj.total_number,
+            "date": obj.issue_date.strftime("%m-%d"),
+        }
 
 
 class PublicationChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -136,29 +146,34 @@ class PublicationChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
 class AdoptForm(forms.Form):
     """Where and how to adopt; the issue or the channel fields follow the chosen publication."""
 
-    publication = PublicationChoiceField(label="刊物", queryset=Publication.objects.none())
+    publication = PublicationChoiceField(
+        label=gettext_lazy("刊物"), queryset=Publication.objects.none()
+    )
     issue = IssueChoiceField(
-        label="编入期次", queryset=Issue.objects.none(), required=False, empty_label="暂不编入"
+        label=gettext_lazy("编入期次"),
+        queryset=Issue.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("暂不编入"),
     )
     published_url = forms.URLField(
-        label="发布网址", required=False, max_length=200, assume_scheme="https"
+        label=gettext_lazy("发布网址"), required=False, max_length=200, assume_scheme="https"
     )
-    published_on = forms.DateField(label="发布日期", required=False, widget=DATE)
+    published_on = forms.DateField(label=gettext_lazy("发布日期"), required=False, widget=DATE)
     form = forms.ChoiceField(
-        label="采用形式",
+        label=gettext_lazy("采用形式"),
         choices=[(c, AdoptionForm(c).label) for c in ("whole", "excerpt", "one_line")],
         widget=forms.RadioSelect,
         initial=AdoptionForm.WHOLE,
     )
-    is_lead = forms.BooleanField(label="头条", required=False)
+    is_lead = forms.BooleanField(label=gettext_lazy("头条"), required=False)
     title = forms.CharField(
-        label="标题", max_length=200, widget=forms.TextInput(attrs={"class": "wide"})
+        label=gettext_lazy("标题"), max_length=200, widget=forms.TextInput(attrs={"class": "wide"})
     )
     body = forms.CharField(
-        label="采用稿正文",
+        label=gettext_lazy("采用稿正文"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 12, "data-rich": "1"}),
-        help_text="全文采用保留原文；摘编、一句话采用请在此改写。",
+        help_text=gettext_lazy("全文采用保留原文；摘编、一句话采用请在此改写。"),
     )
 
     def __init__(
@@ -186,7 +201,7 @@ class AdoptForm(forms.Form):
             data.get("form") in (AdoptionForm.EXCERPT, AdoptionForm.ONE_LINE)
             and not (data.get("body") or "").strip()
         ):
-            self.add_error("body", "摘编和一句话采用须填写采用稿正文。")
+            self.add_error("body", gettext("摘编和一句话采用须填写采用稿正文。"))
         return data
 
     def adopt_kwargs(self) -> dict[str, Any]:
@@ -212,18 +227,19 @@ class CombinedForm(AdoptForm):
         super().__init__(*args, **kw)
         del self.fields["form"]
         self.fields["body"].required = True
-        self.fields["body"].help_text = "综合稿正文。"
+        self.fields["body"].help_text = gettext("综合稿正文。")
         self.sources = sources
         equal, rest = divmod(100, len(sources))
         for i, receipt in enumerate(sources):
             self.fields[f"share_{receipt.submission_id}"] = forms.IntegerField(
-                label=f"《{receipt.submission.title}》（{receipt.submission.unit.short_name}）份额",
+                label=gettext("《%(title)s》（%(unit)s）份额")
+                % {"title": receipt.submission.title, "unit": receipt.submission.unit.short_name},
                 min_value=1,
                 max_value=100,
                 initial=equal + (rest if i == 0 else 0),
             )
         self.fields["lead_source"] = forms.ChoiceField(
-            label="主报单位",
+            label=gettext("主报单位"),
             widget=forms.RadioSelect,
             choices=[
                 (str(r.submission_id), f"{r.submission.unit.short_name}《{r.submission.title}》")
@@ -236,7 +252,11 @@ class CombinedForm(AdoptForm):
         data = forms.Form.clean(self) or {}
         shares = [data.get(f"share_{r.submission_id}") for r in self.sources]
         if all(isinstance(s, int) for s in shares) and sum(s or 0 for s in shares) != 100:
-            self.add_error(None, f"各来源份额之和应为 100，现为 {sum(s or 0 for s in shares)}。")
+            self.add_error(
+                None,
+                gettext("各来源份额之和应为 100，现为 %(total)s。")
+                % {"total": sum(s or 0 for s in shares)},
+            )
         return data
 
     def share_rows(self) -> list[tuple[Addressee, forms.BoundField]]:
@@ -262,7 +282,7 @@ class CombinedForm(AdoptForm):
 
 class ReferenceForm(forms.Form):
     comment = forms.CharField(
-        label="说明（可选）",
+        label=gettext_lazy("说明（可选）"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -271,10 +291,10 @@ class ReferenceForm(forms.Form):
 
 class ReturnForm(forms.Form):
     comment = forms.CharField(
-        label="退回意见",
+        label=gettext_lazy("退回意见"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "退回须写明意见。"},
+        error_messages={"required": gettext_lazy("退回须写明意见。")},
     )
 
 
@@ -285,13 +305,16 @@ class UnitChoices(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
 
 class ForwardForm(forms.Form):
     targets = UnitChoices(
-        label="转报至",
+        label=gettext_lazy("转报至"),
         queryset=Unit.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "请选择转报的上级单位。"},
+        error_messages={"required": gettext_lazy("请选择转报的上级单位。")},
     )
     comment = forms.CharField(
-        label="转报说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("转报说明"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def __init__(self, *args: Any, unit: Unit, **kwargs: Any) -> None:
@@ -308,16 +331,16 @@ class ForwardForm(forms.Form):
 
 
 class InstructionForm(forms.Form):
-    leader_name = forms.CharField(label="领导姓名", max_length=40)
-    leader_position = forms.CharField(label="职务", max_length=80)
-    level = forms.ChoiceField(label="批示级别", choices=LeaderLevel.choices)
-    is_principal = forms.BooleanField(label="主要领导", required=False)
-    text = forms.CharField(label="批示内容", widget=forms.Textarea(attrs={"rows": 4}))
-    instructed_on = forms.DateField(label="批示日期", widget=DATE)
+    leader_name = forms.CharField(label=gettext_lazy("领导姓名"), max_length=40)
+    leader_position = forms.CharField(label=gettext_lazy("职务"), max_length=80)
+    level = forms.ChoiceField(label=gettext_lazy("批示级别"), choices=LeaderLevel.choices)
+    is_principal = forms.BooleanField(label=gettext_lazy("主要领导"), required=False)
+    text = forms.CharField(label=gettext_lazy("批示内容"), widget=forms.Textarea(attrs={"rows": 4}))
+    instructed_on = forms.DateField(label=gettext_lazy("批示日期"), widget=DATE)
     scan = forms.FileField(
-        label="批示扫描件（可选）",
+        label=gettext_lazy("批示扫描件（可选）"),
         required=False,
-        help_text="图片（JPG、PNG）或 PDF。",
+        help_text=gettext_lazy("图片（JPG、PNG）或 PDF。"),
         widget=forms.ClearableFileInput(attrs={"accept": ".jpg,.jpeg,.png,.gif,.webp,.pdf"}),
     )
 
@@ -474,10 +497,10 @@ def _claim_action(request: HttpRequest, item_pk: int, verb: str) -> HttpResponse
     try:
         if verb == "claim":
             workflow.claim(by=user, item=receipt.submission, ip=client_ip(request))
-            messages.success(request, "已认领，其他编辑会看到您正在处理。")
+            messages.success(request, gettext("已认领，其他编辑会看到您正在处理。"))
         else:
             workflow.release(by=user, item=receipt.submission, ip=client_ip(request))
-            messages.success(request, "已放弃认领。")
+            messages.success(request, gettext("已放弃认领。"))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("inbox_item", item_pk=item_pk)
@@ -511,7 +534,8 @@ def inbox_adopt(request: HttpRequest, item_pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"已采用到{selectors.where_placed(adoption)}（{adoption.get_form_display()}）。",
+                gettext("已采用到%(place)s（%(form)s）。")
+                % {"place": selectors.where_placed(adoption), "form": adoption.get_form_display()},
             )
             return redirect("inbox_item", item_pk=item_pk)
     return _decision_page(request, user, receipt, status=422, adopt_form=form)
@@ -533,7 +557,10 @@ def inbox_reference(request: HttpRequest, item_pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, f"《{receipt.submission.title}》已作仅供参考处理。")
+            messages.success(
+                request,
+                gettext("《%(title)s》已作仅供参考处理。") % {"title": receipt.submission.title},
+            )
             return redirect("inbox")
     return _decision_page(request, user, receipt, status=422, reference_form=form)
 
@@ -554,7 +581,10 @@ def inbox_return(request: HttpRequest, item_pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, f"《{receipt.submission.title}》已退回报送单位。")
+            messages.success(
+                request,
+                gettext("《%(title)s》已退回报送单位。") % {"title": receipt.submission.title},
+            )
             return redirect("inbox")
     return _decision_page(request, user, receipt, status=422, return_form=form)
 
@@ -578,7 +608,11 @@ def inbox_forward(request: HttpRequest, item_pk: int) -> HttpResponse:
             apply_errors(form, exc)
         else:
             names = "、".join(t.short_name for t in targets)
-            messages.success(request, f"《{receipt.submission.title}》已转报{names}。")
+            messages.success(
+                request,
+                gettext("《%(title)s》已转报%(names)s。")
+                % {"title": receipt.submission.title, "names": names},
+            )
             return redirect("inbox")
     return _decision_page(request, user, receipt, status=422, forward_form=form)
 
@@ -597,11 +631,11 @@ def inbox_combine(request: HttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     receipts = _combined_receipts(user, source.getlist("items"))
     if len(receipts) < 2:
-        messages.error(request, "综合采用须在收件箱中勾选至少两篇稿件。")
+        messages.error(request, gettext("综合采用须在收件箱中勾选至少两篇稿件。"))
         return redirect("inbox")
     unit = receipts[0].unit
     if any(r.unit_id != unit.pk for r in receipts):
-        messages.error(request, "所选稿件不是报送到同一单位的，不能综合采用。")
+        messages.error(request, gettext("所选稿件不是报送到同一单位的，不能综合采用。"))
         return redirect("inbox")
     publications = _publications(unit)
     chosen = _chosen(publications, request.POST.get("adopt-publication") or _wanted(request))
@@ -628,7 +662,8 @@ def inbox_combine(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"已综合采用 {len(receipts)} 篇稿件到{selectors.where_placed(adoption)}。",
+                gettext("已综合采用 %(count)s 篇稿件到%(place)s。")
+                % {"count": len(receipts), "place": selectors.where_placed(adoption)},
             )
             return redirect("inbox")
     context = {
@@ -664,7 +699,7 @@ def instruction_new(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, "批示已登记，报送单位和作者会收到通知。")
+            messages.success(request, gettext("批示已登记，报送单位和作者会收到通知。"))
             if source is not None and _still_received(user, source.submission_id):
                 return redirect("inbox_item", item_pk=source.submission_id)
             return redirect("inbox")
@@ -699,7 +734,7 @@ def instruction_scan(request: HttpRequest, pk: int) -> FileResponse:
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=instruction.scan_name or "批示扫描件",
+        filename=instruction.scan_name or gettext("批示扫描件"),
         content_type=instruction.scan_type or "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"

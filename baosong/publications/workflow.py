@@ -12,6 +12,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from baosong.audit.record import record
 from baosong.orgs.models import Level, Unit, User
@@ -96,7 +97,9 @@ def claim(*, by: User, item: Submission, ip: str | None = None) -> Addressee:
     receipt = _receipt(by, item)
     if receipt.claimed_by_id and receipt.claimed_by_id != by.pk:
         assert receipt.claimed_by is not None
-        raise ValidationError(f"{receipt.claimed_by.real_name}已认领这篇稿件。")
+        raise ValidationError(
+            gettext("%(real_name)s已认领这篇稿件。") % {"real_name": receipt.claimed_by.real_name}
+        )
     receipt.claimed_by, receipt.claimed_at = by, timezone.now()
     receipt.save(update_fields=["claimed_by", "claimed_at"])
     _event(Action.CLAIM, by=by, unit=receipt.unit, ip=ip, submission=item)
@@ -117,7 +120,10 @@ def release(*, by: User, item: Submission, ip: str | None = None) -> Addressee:
 def _not_claimed_by_other(by: User, receipt: Addressee) -> None:
     if receipt.claimed_by_id and receipt.claimed_by_id != by.pk:
         assert receipt.claimed_by is not None
-        raise ValidationError(f"{receipt.claimed_by.real_name}已认领这篇稿件，请与其协调。")
+        raise ValidationError(
+            gettext("%(real_name)s已认领这篇稿件，请与其协调。")
+            % {"real_name": receipt.claimed_by.real_name}
+        )
 
 
 # Decisions --------------------------------------------------------------------------------------
@@ -155,64 +161,65 @@ def adopt(
 ) -> Adoption:
     """采用: one or more items (several for 综合) into a publication issue or a channel."""
     if not sources:
-        raise ValidationError("请选择采用的稿件。")
+        raise ValidationError(gettext("请选择采用的稿件。"))
     publication = (
         Publication.objects.select_for_update().select_related("unit").get(pk=publication.pk)
     )
     unit = publication.unit
     if unit.pk not in access.editor_unit_ids(by):
-        raise PermissionDenied("只有本单位的编辑可以采用。")
+        raise PermissionDenied(gettext("只有本单位的编辑可以采用。"))
     if not publication.is_active:
-        raise ValidationError({"publication": "该刊物已停用。"})
+        raise ValidationError({"publication": gettext("该刊物已停用。")})
     receipts = []
     for source in sources:
         receipt = _receipt(by, source.item)
         if receipt.unit_id != unit.pk:
-            raise PermissionDenied("稿件未报送或转报到本单位。")
+            raise PermissionDenied(gettext("稿件未报送或转报到本单位。"))
         if receipt.state in (Handling.FORWARDED, Handling.RETURNED):
             raise ValidationError(
-                f"本单位已对《{source.item.title}》作出处理（{receipt.get_state_display()}），不能再采用。"
+                gettext("本单位已对《%(title)s》作出处理（%(state)s），不能再采用。")
+                % {"title": source.item.title, "state": receipt.get_state_display()}
             )
         _not_claimed_by_other(by, receipt)
         receipts.append(receipt)
     errors: dict[str, str] = {}
     if form not in AdoptionForm.values:
-        errors["form"] = "采用形式无效。"
+        errors["form"] = gettext("采用形式无效。")
     elif form == AdoptionForm.COMBINED:
         if len(sources) < 2:
-            errors["form"] = "综合采用须包含至少两篇稿件。"
+            errors["form"] = gettext("综合采用须包含至少两篇稿件。")
         elif len({s.item.pk for s in sources}) != len(sources):
-            errors["sources"] = "同一篇稿件只能作为一个来源。"
+            errors["sources"] = gettext("同一篇稿件只能作为一个来源。")
         elif sum(s.share for s in sources) != 100:
-            errors["sources"] = (
-                f"综合采用各来源份额之和应为 100，现为 {sum(s.share for s in sources)}。"
-            )
+            errors["sources"] = gettext("综合采用各来源份额之和应为 100，现为 %(total)s。") % {
+                "total": sum(s.share for s in sources)
+            }
         elif sum(1 for s in sources if s.is_lead_source) != 1:
-            errors["sources"] = "综合采用须指定一个主报单位。"
+            errors["sources"] = gettext("综合采用须指定一个主报单位。")
     elif len(sources) != 1:
-        errors["form"] = "全文、摘编和一句话采用只针对一篇稿件；多篇请用“综合”。"
+        errors["form"] = gettext("全文、摘编和一句话采用只针对一篇稿件；多篇请用“综合”。")
     if not title.strip() or len(title) > 200:
-        errors["title"] = "请填写标题（不超过 200 字）。"
+        errors["title"] = gettext("请填写标题（不超过 200 字）。")
     body = clean(body)
     if form == AdoptionForm.WHOLE and not body:
         body = sources[0].item.body
     if form in (AdoptionForm.EXCERPT, AdoptionForm.COMBINED, AdoptionForm.ONE_LINE) and not body:
-        errors["body"] = "摘编、综合和一句话采用须填写采用稿正文。"
+        errors["body"] = gettext("摘编、综合和一句话采用须填写采用稿正文。")
     if publication.kind in CHANNEL_KINDS:
         if issue is not None:
-            errors["issue"] = "网站、公众号不分期，请填写发布网址和日期。"
+            errors["issue"] = gettext("网站、公众号不分期，请填写发布网址和日期。")
         if not published_on:
-            errors["published_on"] = "请填写发布日期。"
+            errors["published_on"] = gettext("请填写发布日期。")
         if not published_url:
-            errors["published_url"] = "请填写发布网址。"
+            errors["published_url"] = gettext("请填写发布网址。")
         elif not _is_web_address(published_url):
-            errors["published_url"] = (
+            errors["published_url"] = gettext(
                 "发布网址应为以 http:// 或 https:// 开头的完整网址（不超过 200 字符）。"
             )
     elif issue is not None and (
         issue.publication_id != publication.pk or issue.status != IssueStatus.DRAFT
     ):
-        errors["issue"] = "只能采用到本刊物正在编辑的一期。"
+        errors["issue"] = gettext("只能采用到本刊物正在编辑的一期。")
     if errors:
         raise ValidationError(errors)
     position = 0
@@ -279,7 +286,13 @@ def adopt(
             NotificationKind.SUBMITTED,
             _authors(row.submission),
             row.submission,
-            f"《{row.submission.title}》被{unit.short_name}《{publication.name}》{AdoptionForm(form).label}采用。",
+            gettext("《%(title)s》被%(short_name)s《%(name)s》%(label)s采用。")
+            % {
+                "title": row.submission.title,
+                "short_name": unit.short_name,
+                "name": publication.name,
+                "label": AdoptionForm(form).label,
+            },
         )
     return adoption
 
@@ -292,7 +305,10 @@ def keep_for_reference(
     receipt = _receipt(by, item)
     _not_claimed_by_other(by, receipt)
     if receipt.state != Handling.PENDING:
-        raise ValidationError(f"本单位已对这篇稿件作出处理（{receipt.get_state_display()}）。")
+        raise ValidationError(
+            gettext("本单位已对这篇稿件作出处理（%(state)s）。")
+            % {"state": receipt.get_state_display()}
+        )
     receipt.state = Handling.REFERENCE
     receipt.save(update_fields=["state"])
     _event(
@@ -314,17 +330,30 @@ def forward(
     receipt = _receipt(by, item)
     _not_claimed_by_other(by, receipt)
     if receipt.state in (Handling.FORWARDED, Handling.RETURNED):
-        raise ValidationError(f"本单位已对这篇稿件作出处理（{receipt.get_state_display()}）。")
+        raise ValidationError(
+            gettext("本单位已对这篇稿件作出处理（%(state)s）。")
+            % {"state": receipt.get_state_display()}
+        )
     here = receipt.unit
     allowed = set(here.ancestor_ids())
     targets = targets or ([here.parent] if here.parent else [])
     if not targets:
-        raise ValidationError({"targets": "本单位没有上级单位可以转报。"})
+        raise ValidationError({"targets": gettext("本单位没有上级单位可以转报。")})
     for target in targets:
         if target.pk not in allowed or not target.is_active or target.level == Level.INTERNAL:
-            raise ValidationError({"targets": f"“{target.short_name}”不是本单位的上级单位。"})
+            raise ValidationError(
+                {
+                    "targets": gettext("“%(short_name)s”不是本单位的上级单位。")
+                    % {"short_name": target.short_name}
+                }
+            )
         if Addressee.objects.filter(submission=item, unit=target).exists():
-            raise ValidationError({"targets": f"这篇稿件已报送或转报到{target.short_name}。"})
+            raise ValidationError(
+                {
+                    "targets": gettext("这篇稿件已报送或转报到%(short_name)s。")
+                    % {"short_name": target.short_name}
+                }
+            )
     now = timezone.now()
     created = [
         Addressee.objects.create(
@@ -353,7 +382,12 @@ def forward(
         NotificationKind.SUBMITTED,
         _authors(item),
         item,
-        f"《{item.title}》已由{here.short_name}转报{'、'.join(t.short_name for t in targets)}。",
+        gettext("《%(title)s》已由%(short_name)s转报%(targets)s。")
+        % {
+            "title": item.title,
+            "short_name": here.short_name,
+            "targets": "、".join(t.short_name for t in targets),
+        },
     )
     return created
 
@@ -385,14 +419,14 @@ def create_publication(
     ip: str | None = None,
 ) -> Publication:
     if by is not None and not access.can_manage_publications(by, unit):
-        raise PermissionDenied("只有本单位的编辑或单位管理员可以设置刊物。")
+        raise PermissionDenied(gettext("只有本单位的编辑或单位管理员可以设置刊物。"))
     name = name.strip()
     if kind not in PublicationKind.values:
-        raise ValidationError({"kind": "刊物类别无效。"})
+        raise ValidationError({"kind": gettext("刊物类别无效。")})
     if not name or len(name) > 60:
-        raise ValidationError({"name": "请填写刊物名称（不超过 60 字）。"})
+        raise ValidationError({"name": gettext("请填写刊物名称（不超过 60 字）。")})
     if Publication.objects.filter(unit=unit, name=name).exists():
-        raise ValidationError({"name": f"本单位已有刊物“{name}”。"})
+        raise ValidationError({"name": gettext("本单位已有刊物“%(name)s”。") % {"name": name}})
     publication = Publication.objects.create(
         unit=unit,
         name=name,
@@ -421,16 +455,16 @@ def update_publication(
         Publication.objects.select_for_update().select_related("unit").get(pk=publication.pk)
     )
     if not access.can_manage_publications(by, publication.unit):
-        raise PermissionDenied("只有本单位的编辑或单位管理员可以设置刊物。")
+        raise PermissionDenied(gettext("只有本单位的编辑或单位管理员可以设置刊物。"))
     name = name.strip()
     if not name or len(name) > 60:
-        raise ValidationError({"name": "请填写刊物名称（不超过 60 字）。"})
+        raise ValidationError({"name": gettext("请填写刊物名称（不超过 60 字）。")})
     if (
         Publication.objects.filter(unit=publication.unit, name=name)
         .exclude(pk=publication.pk)
         .exists()
     ):
-        raise ValidationError({"name": f"本单位已有刊物“{name}”。"})
+        raise ValidationError({"name": gettext("本单位已有刊物“%(name)s”。") % {"name": name}})
     publication.name, publication.masthead = name, masthead.strip()
     publication.distribution, publication.is_active = distribution.strip(), is_active
     publication.save()
@@ -447,7 +481,7 @@ def update_publication(
 
 def _editor_of(by: User, publication: Publication) -> None:
     if publication.unit_id not in access.editor_unit_ids(by):
-        raise PermissionDenied("只有本单位的编辑可以编辑刊物。")
+        raise PermissionDenied(gettext("只有本单位的编辑可以编辑刊物。"))
 
 
 @transaction.atomic
@@ -460,7 +494,7 @@ def create_issue(
     )
     _editor_of(by, publication)
     if publication.kind in CHANNEL_KINDS:
-        raise ValidationError("网站、公众号不分期。")
+        raise ValidationError(gettext("网站、公众号不分期。"))
     year = issue_date.year
     last = (
         Issue.objects.filter(publication=publication, year=year).aggregate(m=Max("number"))["m"]
@@ -486,7 +520,7 @@ def _draft_issue(by: User, issue: Issue) -> Issue:
     issue = Issue.objects.select_for_update().select_related("publication__unit").get(pk=issue.pk)
     _editor_of(by, issue.publication)
     if issue.status != IssueStatus.DRAFT:
-        raise ValidationError("本期已印发，不能修改；如需更正请先发起更正。")
+        raise ValidationError(gettext("本期已印发，不能修改；如需更正请先发起更正。"))
     return issue
 
 
@@ -503,7 +537,7 @@ def update_issue(
 ) -> Issue:
     issue = _draft_issue(by, issue)
     if issue_date.year != issue.year:
-        raise ValidationError({"issue_date": "出刊日期须在本期所属年份内。"})
+        raise ValidationError({"issue_date": gettext("出刊日期须在本期所属年份内。")})
     issue.issue_date, issue.editor_note = issue_date, editor_note.strip()
     issue.show_toc, issue.distribution = show_toc, distribution.strip()
     issue.save()
@@ -533,7 +567,7 @@ def place_in_issue(
     if issue is not None:
         issue = _draft_issue(by, issue)
         if issue.publication_id != adoption.publication_id:
-            raise ValidationError("只能编入本刊物的期次。")
+            raise ValidationError(gettext("只能编入本刊物的期次。"))
         adoption.position = (
             Adoption.objects.filter(issue=issue).aggregate(m=Max("position"))["m"] or 0
         ) + 1
@@ -559,7 +593,7 @@ def reorder_issue(
     issue = _draft_issue(by, issue)
     current = set(Adoption.objects.filter(issue=issue).values_list("pk", flat=True))
     if set(adoption_ids) != current or len(adoption_ids) != len(current):
-        raise ValidationError("顺序与本期稿件不一致，请刷新后重试。")
+        raise ValidationError(gettext("顺序与本期稿件不一致，请刷新后重试。"))
     for position, pk in enumerate(adoption_ids, start=1):
         Adoption.objects.filter(pk=pk).update(position=position)
     record(
@@ -585,9 +619,9 @@ def edit_adopted_text(
     )
     _editor_of(by, adoption.publication)
     if adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT:
-        raise ValidationError("本期已印发，不能修改；如需更正请先发起更正。")
+        raise ValidationError(gettext("本期已印发，不能修改；如需更正请先发起更正。"))
     if not title.strip() or len(title) > 200:
-        raise ValidationError({"title": "请填写标题（不超过 200 字）。"})
+        raise ValidationError({"title": gettext("请填写标题（不超过 200 字）。")})
     adoption.title, adoption.body, adoption.is_lead = title.strip(), clean(body), is_lead
     adoption.save(update_fields=["title", "body", "is_lead"])
     record(
@@ -632,7 +666,7 @@ def publish_issue(*, by: User, issue: Issue, ip: str | None = None) -> Issue:
     """印发: freeze the issue as a revision; its adoptions become part of the record."""
     issue = _draft_issue(by, issue)
     if not issue.adoptions.exists():
-        raise ValidationError("本期还没有稿件。")
+        raise ValidationError(gettext("本期还没有稿件。"))
     issue.revision += 1
     reason = issue.correction_reason
     snapshot = issue_snapshot(issue)
@@ -669,9 +703,9 @@ def start_correction(*, by: User, issue: Issue, reason: str, ip: str | None = No
     issue = Issue.objects.select_for_update().select_related("publication__unit").get(pk=issue.pk)
     _editor_of(by, issue.publication)
     if issue.status != IssueStatus.PUBLISHED:
-        raise ValidationError("本期尚未印发。")
+        raise ValidationError(gettext("本期尚未印发。"))
     if not reason.strip():
-        raise ValidationError({"reason": "请写明更正原因。"})
+        raise ValidationError({"reason": gettext("请写明更正原因。")})
     issue.status, issue.correction_reason = IssueStatus.DRAFT, reason.strip()[:300]
     issue.save(update_fields=["status", "correction_reason"])
     record(
@@ -710,18 +744,18 @@ def add_instruction(
         .get(pk=adoption.pk)
     )
     if adoption.unit_id not in access.editor_unit_ids(by):
-        raise PermissionDenied("只有采用单位的编辑可以登记批示。")
+        raise PermissionDenied(gettext("只有采用单位的编辑可以登记批示。"))
     errors: dict[str, str] = {}
     if not data.leader_name.strip() or len(data.leader_name) > 40:
-        errors["leader_name"] = "请填写领导姓名。"
+        errors["leader_name"] = gettext("请填写领导姓名。")
     if not data.leader_position.strip() or len(data.leader_position) > 80:
-        errors["leader_position"] = "请填写领导职务。"
+        errors["leader_position"] = gettext("请填写领导职务。")
     if data.level not in LeaderLevel.values:
-        errors["level"] = "请选择批示级别。"
+        errors["level"] = gettext("请选择批示级别。")
     if not data.text.strip():
-        errors["text"] = "请填写批示内容。"
+        errors["text"] = gettext("请填写批示内容。")
     if data.instructed_on > timezone.localdate():
-        errors["instructed_on"] = "批示日期不能晚于今天。"
+        errors["instructed_on"] = gettext("批示日期不能晚于今天。")
     if errors:
         raise ValidationError(errors)
     instruction = Instruction(
@@ -739,7 +773,7 @@ def add_instruction(
 
         checked = uploads.check(scan)
         if checked.category not in ("image", "pdf"):
-            raise ValidationError({"scan": "批示扫描件须为图片或 PDF。"})
+            raise ValidationError({"scan": gettext("批示扫描件须为图片或 PDF。")})
         instruction.scan_name, instruction.scan_type = checked.name, checked.content_type
         instruction.scan_storage = uploads.store(checked, scan)
     instruction.save()
@@ -774,6 +808,11 @@ def add_instruction(
             NotificationKind.SUBMITTED,
             _authors(source.submission),
             source.submission,
-            f"《{source.submission.title}》获{instruction.leader_position}{instruction.leader_name}批示。",
+            gettext("《%(title)s》获%(leader_position)s%(leader_name)s批示。")
+            % {
+                "title": source.submission.title,
+                "leader_position": instruction.leader_position,
+                "leader_name": instruction.leader_name,
+            },
         )
     return instruction

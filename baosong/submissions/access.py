@@ -10,6 +10,7 @@
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 from baosong.orgs.access import scope_for
 from baosong.orgs.models import Role, User
@@ -130,11 +131,11 @@ def get_submission_for(user: User, pk: int, need: str = "view") -> Submission:
     if not visible:
         raise Http404("submission")
     if need == "edit" and _edit_role(user, item, authored) is None:
-        raise PermissionDenied("当前不能修改这篇稿件。")
+        raise PermissionDenied(gettext("当前不能修改这篇稿件。"))
     if need == "review" and acts_on_current_stage(user, item) is None:
-        raise PermissionDenied("您不是当前审核环节的办理人。")
+        raise PermissionDenied(gettext("您不是当前审核环节的办理人。"))
     if need == "author" and not (authored if authored is not None else is_author(user, item)):
-        raise PermissionDenied("只有作者可以进行此操作。")
+        raise PermissionDenied(gettext("只有作者可以进行此操作。"))
     return item
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
 from baosong.lib.http import client_ip
@@ -210,7 +211,7 @@ def _detail(user: User, item: Submission) -> ItemDetail:
 def _units(ids: list[int]) -> list[Unit]:
     units = list(Unit.objects.filter(pk__in=ids))
     if len(units) != len(set(ids)):
-        raise ValidationError({"addressed": "报送单位不存在。"})
+        raise ValidationError({"addressed": gettext("报送单位不存在。")})
     return units
 
 
@@ -220,7 +221,7 @@ def _coauthors(rows: list[AuthorIn], unit: Unit) -> list[tuple[User, int]]:
     found = User.objects.filter(pk__in=[r.user_id for r in rows], is_active=True)
     people = {u.pk: u for u in found.filter(pk__in=colleagues)}
     if len(people) != len({r.user_id for r in rows}):
-        raise ValidationError({"coauthors": "合作者须为本单位在任人员。"})
+        raise ValidationError({"coauthors": gettext("合作者须为本单位在任人员。")})
     return [(people[r.user_id], r.share) for r in rows]
 
 
@@ -234,7 +235,7 @@ def list_items(request: HttpRequest, filters: Query[ItemFilter]) -> ItemPage:
         "visible": access.visible_submissions,
     }
     if filters.box not in boxes:
-        raise ValidationError({"box": "box 应为 mine、review、incoming 或 visible。"})
+        raise ValidationError({"box": gettext("box 应为 mine、review、incoming 或 visible。")})
     items = boxes[filters.box](user)
     if filters.status:
         items = items.filter(status=filters.status)
@@ -258,13 +259,13 @@ def create_item(request: HttpRequest, payload: ItemCreate) -> Status[ItemDetail]
     user = _caller(request)
     writable = access.can_write_for(user)
     if payload.unit_id is None and not writable:
-        raise PermissionDenied("您不是任何单位的信息员或通讯员。")
+        raise PermissionDenied(gettext("您不是任何单位的信息员或通讯员。"))
     unit_id = payload.unit_id if payload.unit_id is not None else writable[0]
     unit = Unit.objects.filter(pk=unit_id).first()
     if unit is None:
         raise Http404("unit")
     if unit.pk not in writable:
-        raise PermissionDenied("您不是该单位的信息员或通讯员。")
+        raise PermissionDenied(gettext("您不是该单位的信息员或通讯员。"))
     data = DraftInput(
         item_type=payload.item_type,
         kind=payload.kind or "",
@@ -302,7 +303,9 @@ def patch_item(request: HttpRequest, item_id: int, payload: ItemPatch) -> Status
     with transaction.atomic():
         if payload.title is not None or payload.body is not None:
             if payload.base_version is None:
-                raise ValidationError({"base_version": "修改标题或正文须提供 base_version。"})
+                raise ValidationError(
+                    {"base_version": gettext("修改标题或正文须提供 base_version。")}
+                )
             result = workflow.save_content(
                 by=user,
                 item=item,
@@ -362,7 +365,9 @@ def _transition(
 
 
 @router.post(
-    "/items/{item_id}/submit-for-review", response={200: ItemDetail, **ERRORS}, summary="提交审核"
+    "/items/{item_id}/submit-for-review",
+    response={200: ItemDetail, **ERRORS},
+    summary="提交审核",
 )
 def submit_item(request: HttpRequest, item_id: int) -> ItemDetail:
     return _transition(request, item_id, "submit-for-review", None)
@@ -418,7 +423,9 @@ def _version_out(v: Version) -> dict[str, Any]:
 
 
 @router.get(
-    "/items/{item_id}/versions", response={200: list[VersionOut], **ERRORS}, summary="版本列表"
+    "/items/{item_id}/versions",
+    response={200: list[VersionOut], **ERRORS},
+    summary="版本列表",
 )
 def item_versions(request: HttpRequest, item_id: int) -> list[VersionOut]:
     item = access.get_submission_for(_caller(request), item_id)
@@ -474,7 +481,9 @@ def item_attachments(request: HttpRequest, item_id: int) -> list[AttachmentOut]:
 
 
 @router.post(
-    "/items/{item_id}/attachments", response={201: AttachmentOut, **ERRORS}, summary="上传附件"
+    "/items/{item_id}/attachments",
+    response={201: AttachmentOut, **ERRORS},
+    summary="上传附件",
 )
 def upload_attachment(
     request: HttpRequest, item_id: int, file: File[UploadedFile]

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext, gettext_lazy
 
 from baosong.lib.widgets import FastSelect
 from baosong.orgs.models import Role, Unit, User
@@ -21,31 +22,39 @@ class PersonChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
 
 
 class ItemForm(forms.Form):
-    item_type = forms.ChoiceField(label="类型", choices=ItemType.choices, initial=ItemType.INFO)
-    kind = forms.ChoiceField(
-        label="类别", choices=[("", "—（信息须选择）"), *Kind.choices], required=False
+    item_type = forms.ChoiceField(
+        label=gettext_lazy("类型"), choices=ItemType.choices, initial=ItemType.INFO
     )
-    title = forms.CharField(label="标题", max_length=200)
-    body = forms.CharField(label="正文", required=False, widget=forms.Textarea(attrs={"rows": 16}))
+    kind = forms.ChoiceField(
+        label=gettext_lazy("类别"),
+        choices=[("", gettext_lazy("—（信息须选择）")), *Kind.choices],
+        required=False,
+    )
+    title = forms.CharField(label=gettext_lazy("标题"), max_length=200)
+    body = forms.CharField(
+        label=gettext_lazy("正文"), required=False, widget=forms.Textarea(attrs={"rows": 16})
+    )
     event_date = forms.DateField(
-        label="事件日期",
+        label=gettext_lazy("事件日期"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     keywords = forms.CharField(
-        label="关键词",
+        label=gettext_lazy("关键词"),
         max_length=200,
         required=False,
-        help_text="用空格或逗号分隔，如：基层党建 人才工作",
+        help_text=gettext_lazy("用空格或逗号分隔，如：基层党建 人才工作"),
     )
     addressed = forms.ModelMultipleChoiceField(
-        label="报送单位",
+        label=gettext_lazy("报送单位"),
         queryset=Unit.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="默认报送直接上级单位。",
+        help_text=gettext_lazy("默认报送直接上级单位。"),
     )
-    own_share = forms.IntegerField(label="本人份额（%）", min_value=1, max_value=100, initial=100)
+    own_share = forms.IntegerField(
+        label=gettext_lazy("本人份额（%）"), min_value=1, max_value=100, initial=100
+    )
 
     def __init__(self, *args: Any, unit: Unit, writer: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -66,10 +75,13 @@ class ItemForm(forms.Form):
         )
         for i in range(1, COAUTHOR_SLOTS + 1):
             self.fields[f"coauthor_{i}"] = PersonChoiceField(
-                label=f"合作者 {i}", queryset=colleagues, required=False
+                label=gettext("合作者 %(i)s") % {"i": i}, queryset=colleagues, required=False
             )
             self.fields[f"share_{i}"] = forms.IntegerField(
-                label=f"份额 {i}（%）", min_value=1, max_value=100, required=False
+                label=gettext("份额 %(i)s（%%）") % {"i": i},
+                min_value=1,
+                max_value=100,
+                required=False,
             )
 
     def coauthor_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
@@ -79,7 +91,7 @@ class ItemForm(forms.Form):
         data = super().clean() or {}
         for i in range(1, COAUTHOR_SLOTS + 1):
             if data.get(f"coauthor_{i}") and not data.get(f"share_{i}"):
-                self.add_error(f"share_{i}", "请填写该合作者的份额。")
+                self.add_error(f"share_{i}", gettext("请填写该合作者的份额。"))
         return data
 
     def to_input(self) -> DraftInput:
@@ -108,41 +120,52 @@ class EditForm(ItemForm):
 
 class DecisionForm(forms.Form):
     comment = forms.CharField(
-        label="意见", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("意见"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
-    anchor = forms.CharField(label="针对的段落（可选）", required=False, max_length=300)
+    anchor = forms.CharField(
+        label=gettext_lazy("针对的段落（可选）"), required=False, max_length=300
+    )
 
 
 class ItemFilterForm(forms.Form):
-    q = forms.CharField(label="标题关键字", required=False, max_length=100)
+    q = forms.CharField(label=gettext_lazy("标题关键字"), required=False, max_length=100)
     item_type = forms.ChoiceField(
-        label="类型", choices=[("", "全部类型"), *ItemType.choices], required=False
+        label=gettext_lazy("类型"),
+        choices=[("", gettext_lazy("全部类型")), *ItemType.choices],
+        required=False,
     )
     kind = forms.ChoiceField(
-        label="类别", choices=[("", "全部类别"), *Kind.choices], required=False
+        label=gettext_lazy("类别"),
+        choices=[("", gettext_lazy("全部类别")), *Kind.choices],
+        required=False,
     )
     status = forms.ChoiceField(
-        label="状态", choices=[("", "全部状态"), *Status.choices], required=False
+        label=gettext_lazy("状态"),
+        choices=[("", gettext_lazy("全部状态")), *Status.choices],
+        required=False,
     )
-    author = forms.CharField(label="作者", required=False, max_length=40)
+    author = forms.CharField(label=gettext_lazy("作者"), required=False, max_length=40)
     start = forms.DateField(
-        label="起始日期",
+        label=gettext_lazy("起始日期"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end = forms.DateField(
-        label="截止日期",
+        label=gettext_lazy("截止日期"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     sort = forms.ChoiceField(
-        label="排序",
+        label=gettext_lazy("排序"),
         required=False,
         choices=[
-            ("-updated_at", "最近更新"),
-            ("updated_at", "最早更新"),
-            ("-submitted_at", "最近报送"),
-            ("title", "标题"),
+            ("-updated_at", gettext_lazy("最近更新")),
+            ("updated_at", gettext_lazy("最早更新")),
+            ("-submitted_at", gettext_lazy("最近报送")),
+            ("title", gettext_lazy("标题")),
         ],
     )
 
@@ -155,10 +178,10 @@ class StagesForm(forms.Form):
         super().__init__(*args, **kwargs)
         for i in range(1, STAGE_SLOTS + 1):
             self.fields[f"name_{i}"] = forms.CharField(
-                label=f"环节 {i} 名称", required=False, max_length=40
+                label=gettext("环节 %(i)s 名称") % {"i": i}, required=False, max_length=40
             )
             self.fields[f"role_{i}"] = forms.ChoiceField(
-                label="办理角色",
+                label=gettext("办理角色"),
                 choices=[
                     (Role.REVIEWER, Role.REVIEWER.label),
                     (Role.UNIT_ADMIN, Role.UNIT_ADMIN.label),
@@ -166,10 +189,10 @@ class StagesForm(forms.Form):
                 required=False,
             )
             self.fields[f"people_{i}"] = forms.ModelMultipleChoiceField(
-                label="指定人员（可选）", queryset=members, required=False
+                label=gettext("指定人员（可选）"), queryset=members, required=False
             )
             self.fields[f"can_edit_{i}"] = forms.BooleanField(
-                label="可修改正文（校对）", required=False
+                label=gettext("可修改正文（校对）"), required=False
             )
 
     def rows(self) -> list[list[forms.BoundField]]:

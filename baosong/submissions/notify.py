@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.utils.translation import gettext
 
 from baosong.orgs.models import User
 from baosong.submissions.models import Notification, NotificationPreference, Submission
@@ -44,7 +45,7 @@ def send_each(notes: Iterable[Note]) -> None:
     # One message per person, so co-authors do not see each other's addresses.
     messages = [
         (
-            f"[报送] {message[:60]}",
+            gettext("[报送] %(message)s") % {"message": message[:60]},
             f"{message}\n\n{settings.BAOSONG_BASE_URL}/items/{item.pk}/",
             None,
             [user.email],

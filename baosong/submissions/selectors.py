@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from baosong.orgs.access import scope_for
 from baosong.orgs.models import Role, User
-from baosong.submissions.models import Addressee, Assignee, Author, Status, Submission
+from baosong.submissions.models import Addressee, Assignee, Author, Handling, Status, Submission
 
 MY_TABS: list[tuple[str, str]] = [
     ("draft", "草稿"),
@@ -155,5 +155,10 @@ def home_panels(user: User) -> dict[str, Any]:
     if scope.roles.intersection({Role.REVIEWER, Role.UNIT_ADMIN}) or _named(user):
         panels["queue"] = list(for_list(review_queue(user)).order_by("updated_at")[:8])
     if Role.EDITOR in scope.roles:
-        panels["inbox"] = list(for_list(incoming(user)).order_by("-submitted_at")[:8])
+        units = scope.units_with(Role.EDITOR)
+        pending = Addressee.objects.filter(
+            unit_id__in=units, state=Handling.PENDING, received_at__isnull=False
+        ).values("submission_id")
+        waiting = incoming(user).filter(pk__in=pending)
+        panels["inbox"] = list(for_list(waiting).order_by("-submitted_at")[:8])
     return panels

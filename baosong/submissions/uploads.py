@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_lazy
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from baosong.orgs.models import PlatformRole, User
@@ -75,7 +76,9 @@ EXTENSIONS: dict[str, tuple[str, str, str]] = {
     ".webm": (AttachmentCategory.VIDEO, "webm", "video/webm"),
 }
 ACCEPT = ",".join(EXTENSIONS)
-ALLOWED_TEXT = "图片（JPG、PNG、GIF、WebP）、Word 文档（.docx）、PDF、Excel 表格（.xlsx）、视频（MP4、MOV、WebM）"
+ALLOWED_TEXT = gettext_lazy(
+    "图片（JPG、PNG、GIF、WebP）、Word 文档（.docx）、PDF、Excel 表格（.xlsx）、视频（MP4、MOV、WebM）"
+)
 CATEGORY_TYPES: dict[str, str] = {
     AttachmentCategory.IMAGE: "JPG、PNG、GIF、WebP",
     AttachmentCategory.DOCX: ".docx",
@@ -85,17 +88,17 @@ CATEGORY_TYPES: dict[str, str] = {
 }
 
 KIND_LABELS = {
-    "jpeg": "JPEG 图片",
-    "png": "PNG 图片",
-    "gif": "GIF 图片",
-    "webp": "WebP 图片",
-    "pdf": "PDF 文件",
-    "zip": "ZIP 压缩包",
-    "bmff": "MP4/MOV 视频",
-    "webm": "WebM 视频",
-    "html": "网页（HTML）",
-    "svg": "SVG 矢量图",
-    "exe": "可执行程序",
+    "jpeg": gettext_lazy("JPEG 图片"),
+    "png": gettext_lazy("PNG 图片"),
+    "gif": gettext_lazy("GIF 图片"),
+    "webp": gettext_lazy("WebP 图片"),
+    "pdf": gettext_lazy("PDF 文件"),
+    "zip": gettext_lazy("ZIP 压缩包"),
+    "bmff": gettext_lazy("MP4/MOV 视频"),
+    "webm": gettext_lazy("WebM 视频"),
+    "html": gettext_lazy("网页（HTML）"),
+    "svg": gettext_lazy("SVG 矢量图"),
+    "exe": gettext_lazy("可执行程序"),
 }
 _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
 # ISO-BMFF brands that are still pictures, not video.
@@ -132,7 +135,7 @@ def human_size(size: int) -> str:
     elif size >= 1024:
         value, unit = size / 1024, "KB"
     else:
-        return f"{size} 字节"
+        return gettext("%(size)s 字节") % {"size": size}
     shown = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
     return f"{shown} {unit}"
 
@@ -159,8 +162,12 @@ def classify_name(name: str) -> tuple[str, str, str, str]:
     """(extension, category, expected content kind, content type) or a refusal."""
     ext = os.path.splitext(normalise_name(name))[1]
     if ext not in EXTENSIONS:
-        shown = f"“{ext}”" if ext else "无扩展名"
-        raise refused(f"不支持上传{shown}类型的文件。可上传：{ALLOWED_TEXT}。", "type")
+        shown = f"“{ext}”" if ext else gettext("无扩展名")
+        raise refused(
+            gettext("不支持上传%(shown)s类型的文件。可上传：%(allowed)s。")
+            % {"shown": shown, "allowed": ALLOWED_TEXT},
+            "type",
+        )
     category, kind, content_type = EXTENSIONS[ext]
     return ext, category, kind, content_type
 
@@ -215,10 +222,11 @@ def check(upload: "UploadedFile[Any]", limit_bytes: Mapping[str, int] | None = N
     size = upload.size or 0
     label = AttachmentCategory(category).label
     if size <= 0:
-        raise refused("文件是空的，未保存。", "empty")
+        raise refused(gettext("文件是空的，未保存。"), "empty")
     if size > limit:
         raise refused(
-            f"{label}不能超过 {human_size(limit)}（此文件 {human_size(size)}），未保存。",
+            gettext("%(label)s不能超过 %(limit)s（此文件 %(size)s），未保存。")
+            % {"label": label, "limit": human_size(limit), "size": human_size(size)},
             "too_large",
         )
     stream = _stream(upload)
@@ -241,19 +249,25 @@ def check(upload: "UploadedFile[Any]", limit_bytes: Mapping[str, int] | None = N
 def _stream(upload: "UploadedFile[Any]") -> IO[bytes]:
     stream = upload.file
     if stream is None:
-        raise refused("文件读取失败，请重新上传。")
+        raise refused(gettext("文件读取失败，请重新上传。"))
     return stream
 
 
 def _mismatch(ext: str, found: str | None) -> str:
     expected = KIND_LABELS[EXTENSIONS[ext][1]]
     if found in ("image_bmff",):
-        return "HEIC/AVIF 格式的照片暂不支持，请在手机或电脑上转为 JPG 后再上传。"
+        return gettext("HEIC/AVIF 格式的照片暂不支持，请在手机或电脑上转为 JPG 后再上传。")
     if found == "matroska":
-        return "MKV 视频暂不支持，请转为 MP4 或 WebM 后再上传。"
+        return gettext("MKV 视频暂不支持，请转为 MP4 或 WebM 后再上传。")
     if found in KIND_LABELS:
-        return f"文件内容是{KIND_LABELS[found]}，与扩展名“{ext}”不符，未保存。"
-    return f"文件内容不是有效的{expected}，与扩展名“{ext}”不符，未保存。"
+        return gettext("文件内容是%(found)s，与扩展名“%(ext)s”不符，未保存。") % {
+            "found": KIND_LABELS[found],
+            "ext": ext,
+        }
+    return gettext("文件内容不是有效的%(expected)s，与扩展名“%(ext)s”不符，未保存。") % {
+        "expected": expected,
+        "ext": ext,
+    }
 
 
 def reencode_image(stream: IO[bytes], kind: str) -> tuple[bytes, str]:
@@ -278,7 +292,7 @@ def reencode_image(stream: IO[bytes], kind: str) -> tuple[bytes, str]:
     except ValidationError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise refused("图片文件已损坏或无法识别，未保存。", "broken") from exc
+        raise refused(gettext("图片文件已损坏或无法识别，未保存。"), "broken") from exc
     out = io.BytesIO()
     if kind == "jpeg":
         if fresh.mode not in ("RGB", "L"):
@@ -300,10 +314,14 @@ def _check_pixels(width: int, height: int) -> None:
 
 
 def _pixels_message(size: tuple[int, int] | None) -> str:
-    cap = f"上限为 {MAX_IMAGE_PIXELS // 10_000} 万像素"
+    cap = gettext("上限为 %(max)s 万像素") % {"max": MAX_IMAGE_PIXELS // 10000}
     if size is None:
-        return f"图片像素过多，{cap}，未保存。"
-    return f"图片像素过多（{size[0]}×{size[1]}），{cap}，未保存。"
+        return gettext("图片像素过多，%(cap)s，未保存。") % {"cap": cap}
+    return gettext("图片像素过多（%(width)s×%(height)s），%(cap)s，未保存。") % {
+        "width": size[0],
+        "height": size[1],
+        "cap": cap,
+    }
 
 
 def check_office_zip(stream: IO[bytes], category: str) -> None:
@@ -316,10 +334,16 @@ def check_office_zip(stream: IO[bytes], category: str) -> None:
         with zipfile.ZipFile(stream) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise refused(f"{label}已损坏或不是有效的 {label}，未保存。", "broken") from exc
+        raise refused(
+            gettext("%(label)s已损坏或不是有效的 %(label)s，未保存。") % {"label": label}, "broken"
+        ) from exc
     problem = _zip_problem(entries, part)
     if problem:
-        raise refused(f"{label}结构异常（{problem}），未保存。", "zip")
+        raise refused(
+            gettext("%(label)s结构异常（%(problem)s），未保存。")
+            % {"label": label, "problem": problem},
+            "zip",
+        )
 
 
 def _zip_problem(entries: Iterable[zipfile.ZipInfo], part: str) -> str | None:
@@ -327,29 +351,29 @@ def _zip_problem(entries: Iterable[zipfile.ZipInfo], part: str) -> str | None:
     names: set[str] = set()
     for count, info in enumerate(entries, start=1):
         if count > ZIP_MAX_ENTRIES:
-            return f"包含超过 {ZIP_MAX_ENTRIES} 个部件"
+            return gettext("包含超过 %(max)s 个部件") % {"max": ZIP_MAX_ENTRIES}
         total += info.file_size
         if total > ZIP_MAX_TOTAL:
-            return f"解压后超过 {ZIP_MAX_TOTAL // MB} MB"
+            return gettext("解压后超过 %(max_mb)s MB") % {"max_mb": ZIP_MAX_TOTAL // MB}
         if info.file_size > ZIP_RATIO_FLOOR and (
             info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1)
         ):
-            return "压缩比异常"
+            return gettext("压缩比异常")
         name = info.filename
         pieces = name.replace("\\", "/").split("/")
         if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in pieces:
-            return "包含非法路径"
+            return gettext("包含非法路径")
         if "\x00" in name:
-            return "包含非法路径"
+            return gettext("包含非法路径")
         if info.flag_bits & 0x1:
-            return "包含加密内容"
+            return gettext("包含加密内容")
         if name.lower().endswith("vbaproject.bin"):
-            return "包含宏"
+            return gettext("包含宏")
         names.add(name)
     if "[Content_Types].xml" not in names:
-        return "缺少 [Content_Types].xml"
+        return gettext("缺少 [Content_Types].xml")
     if not any(name.startswith(part) for name in names):
-        return f"缺少 {part} 部件"
+        return gettext("缺少 %(part)s 部件") % {"part": part}
     return None
 
 
@@ -431,7 +455,9 @@ class LimitedUploadHandler(FileUploadHandler):
         self._received += len(raw_data)
         if self._received > self._limit:
             self.refusal = refused(
-                f"{self._label}不能超过 {human_size(self._limit)}，未保存。", "too_large"
+                gettext("%(label)s不能超过 %(limit)s，未保存。")
+                % {"label": self._label, "limit": human_size(self._limit)},
+                "too_large",
             )
             raise SkipFile
         return raw_data

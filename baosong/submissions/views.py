@@ -9,6 +9,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from baosong.lib.http import client_ip
@@ -79,7 +80,13 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     filters.setdefault("sort", "updated_at")
     page, query = _page(request, selectors.apply_filters(selectors.review_queue(user), filters))
-    context = {"form": form, "page": page, "query": query, "title": "待我审核", "mode": "review"}
+    context = {
+        "form": form,
+        "page": page,
+        "query": query,
+        "title": gettext("待我审核"),
+        "mode": "review",
+    }
     template = "submissions/queue.html#rows" if request.htmx else "submissions/queue.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
@@ -96,7 +103,7 @@ def incoming(request: HttpRequest) -> HttpResponse:
 def _writer_unit(request: HttpRequest, user: User) -> Unit:
     units = access.can_write_for(user)
     if not units:
-        raise PermissionDenied("您不是任何单位的信息员或通讯员。")
+        raise PermissionDenied(gettext("您不是任何单位的信息员或通讯员。"))
     wanted = request.GET.get("unit") or request.POST.get("unit")
     if wanted and wanted.isdigit() and int(wanted) in units:
         return Unit.objects.get(pk=int(wanted))
@@ -120,7 +127,7 @@ def item_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, "草稿已保存，之后的修改会自动保存。")
+            messages.success(request, gettext("草稿已保存，之后的修改会自动保存。"))
             return redirect("items_edit", pk=item.pk)
     units = Unit.objects.filter(pk__in=access.can_write_for(user)).order_by("path")
     return render(
@@ -180,11 +187,13 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 assert result.version is not None
                 messages.error(
                     request,
-                    f"保存冲突：他人已在您打开之后保存了新版本。您的文本已另存为第 {result.version.number} 版，"
-                    "请在“版本”中比较后合并。",
+                    gettext(
+                        "保存冲突：他人已在您打开之后保存了新版本。您的文本已另存为第 %(number)s 版，请在“版本”中比较后合并。"
+                    )
+                    % {"number": result.version.number},
                 )
             else:
-                messages.success(request, "已保存。")
+                messages.success(request, gettext("已保存。"))
             if request.POST.get("then") == "submit" and not result.conflict:
                 return _submit_after_save(request, user, item)
             return redirect("items_edit", pk=item.pk)
@@ -203,7 +212,7 @@ def _submit_after_save(request: HttpRequest, user: User, item: Submission) -> Ht
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("items_edit", pk=item.pk)
-    messages.success(request, "已提交审核。")
+    messages.success(request, gettext("已提交审核。"))
     return redirect("items_detail", pk=item.pk)
 
 
@@ -215,7 +224,7 @@ def item_autosave(request: HttpRequest, pk: int) -> JsonResponse:
     try:
         base = int(request.POST.get("base_version", ""))
     except ValueError:
-        return JsonResponse({"ok": False, "error": "缺少版本号。"}, status=400)
+        return JsonResponse({"ok": False, "error": gettext("缺少版本号。")}, status=400)
     try:
         result = workflow.save_content(
             by=user,
@@ -237,7 +246,8 @@ def item_autosave(request: HttpRequest, pk: int) -> JsonResponse:
                 "conflict": True,
                 "version": result.item.version_number,
                 "kept_as": result.version.number,
-                "error": f"他人已保存了新版本，您的文本已另存为第 {result.version.number} 版。",
+                "error": gettext("他人已保存了新版本，您的文本已另存为第 %(number)s 版。")
+                % {"number": result.version.number},
             },
             status=409,
         )
@@ -283,7 +293,7 @@ def _decide(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     item = access.get_submission_for(user, pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "意见不超过 2000 字。")
+        messages.error(request, gettext("意见不超过 2000 字。"))
         return redirect("items_detail", pk=item.pk)
     comment, anchor, ip = (
         form.cleaned_data["comment"],
@@ -294,16 +304,16 @@ def _decide(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
         if verb == EventAction.APPROVE:
             item = workflow.approve(by=user, item=item, comment=comment, ip=ip)
             done = (
-                "已报送上级单位。"
+                gettext("已报送上级单位。")
                 if item.status == Status.SUBMITTED
-                else "已通过，转入下一审核环节。"
+                else gettext("已通过，转入下一审核环节。")
             )
         elif verb == EventAction.RETURN:
             workflow.return_to_authors(by=user, item=item, comment=comment, anchor=anchor, ip=ip)
-            done = "已退回作者修改。"
+            done = gettext("已退回作者修改。")
         else:
             workflow.reject(by=user, item=item, reason=comment, ip=ip)
-            done = "已作不予通过处理。"
+            done = gettext("已作不予通过处理。")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("items_detail", pk=item.pk)
@@ -342,7 +352,7 @@ def item_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "已撤回为草稿。")
+        messages.success(request, gettext("已撤回为草稿。"))
     return redirect("items_detail", pk=item.pk)
 
 
@@ -386,13 +396,13 @@ def review_stages(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, "审核流程已保存，新提交审核的稿件按新流程办理。")
+            messages.success(request, gettext("审核流程已保存，新提交审核的稿件按新流程办理。"))
             return redirect(f"{request.path}?type={item_type}")
     context = {
         "unit": unit,
         "form": form,
         "item_type": item_type,
-        "types": [("", "全部类型（默认）"), *ItemType.choices],
+        "types": [("", gettext("全部类型（默认）")), *ItemType.choices],
         "effective": workflow.stage_plan_for(unit, item_type or ItemType.INFO),
         "configured": bool(current),
     }

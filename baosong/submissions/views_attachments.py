@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -105,7 +106,9 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
     declared = request.META.get("CONTENT_LENGTH") or "0"
     largest = max(limit_bytes.values())
     if declared.isdigit() and int(declared) > largest + REQUEST_OVERHEAD:
-        error = f"文件过大：附件不能超过 {uploads.human_size(largest)}，未保存。"
+        error = gettext("文件过大：附件不能超过 %(limit)s，未保存。") % {
+            "limit": uploads.human_size(largest)
+        }
         return _done(request, user, item, error=error, status=413)
     handler = uploads.LimitedUploadHandler(request, limit_bytes)
     request.upload_handlers.insert(0, handler)
@@ -123,7 +126,7 @@ def _receive(
         status = 413 if handler.refusal.code == "too_large" else 422
         return _done(request, user, item, error=" ".join(handler.refusal.messages), status=status)
     if upload is None:
-        return _done(request, user, item, error="请选择要上传的文件。", status=422)
+        return _done(request, user, item, error=gettext("请选择要上传的文件。"), status=422)
     try:
         attachment = workflow.add_attachment(
             by=user, item=item, upload=upload, ip=client_ip(request)
@@ -132,7 +135,11 @@ def _receive(
         status = 413 if exc.code == "too_large" else 422
         return _done(request, user, item, error=" ".join(exc.messages), status=status)
     return _done(
-        request, user, item, ok=f"已上传附件“{attachment.original_name}”。", attachment=attachment
+        request,
+        user,
+        item,
+        ok=gettext("已上传附件“%(name)s”。") % {"name": attachment.original_name},
+        attachment=attachment,
     )
 
 
@@ -175,7 +182,12 @@ def attachment_remove(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
         workflow.remove_attachment(by=user, item=item, attachment=attachment, ip=client_ip(request))
     except ValidationError as exc:
         return _done(request, user, item, error=" ".join(exc.messages), status=422)
-    return _done(request, user, item, ok=f"已删除附件“{attachment.original_name}”。")
+    return _done(
+        request,
+        user,
+        item,
+        ok=gettext("已删除附件“%(name)s”。") % {"name": attachment.original_name},
+    )
 
 
 # Upload limits (system admin) --------------------------------------------------------------------
@@ -190,12 +202,13 @@ class UploadLimitsForm(forms.Form):
                 label=f"{AttachmentCategory(category).label}（{uploads.CATEGORY_TYPES[category]}）",
                 min_value=1,
                 max_value=top,
-                help_text=f"默认 {uploads.human_size(uploads.DEFAULT_LIMITS[category])}",
+                help_text=gettext("默认 %(size)s")
+                % {"size": uploads.human_size(uploads.DEFAULT_LIMITS[category])},
                 error_messages={
-                    "required": "请填写上限。",
-                    "invalid": "请填写整数（MB）。",
-                    "min_value": "上限至少 1 MB。",
-                    "max_value": f"上限不超过 {top} MB。",
+                    "required": gettext("请填写上限。"),
+                    "invalid": gettext("请填写整数（MB）。"),
+                    "min_value": gettext("上限至少 1 MB。"),
+                    "max_value": gettext("上限不超过 %(top)s MB。") % {"top": top},
                 },
             )
 
@@ -206,7 +219,7 @@ class UploadLimitsForm(forms.Form):
 def upload_limits(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not uploads.can_set_upload_limits(user):
-        raise PermissionDenied("只有系统管理员可以设置附件大小上限。")
+        raise PermissionDenied(gettext("只有系统管理员可以设置附件大小上限。"))
     current = uploads.limits()
     initial = {c: max(1, round(current[c] / uploads.MB)) for c in AttachmentCategory.values}
     form = UploadLimitsForm(request.POST or None, initial=initial)
@@ -216,7 +229,7 @@ def upload_limits(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, "附件大小上限已保存，之后的上传按新上限检查。")
+            messages.success(request, gettext("附件大小上限已保存，之后的上传按新上限检查。"))
             return redirect("upload_limits")
     rows = [
         {

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from baosong.audit.record import record
 from baosong.orgs.access import scope_for
@@ -61,7 +62,10 @@ def _transition(item: Submission, action: str) -> str:
     target = TRANSITIONS.get((item.status, action))
     if target is None:
         label = EventAction(action).label
-        raise ValidationError(f"稿件当前为“{item.get_status_display()}”，不能{label}。")
+        raise ValidationError(
+            gettext("稿件当前为“%(status)s”，不能%(label)s。")
+            % {"status": item.get_status_display(), "label": label}
+        )
     return target
 
 
@@ -130,25 +134,27 @@ class DraftInput:
 def _check_input(unit: Unit, data: DraftInput, writer: User) -> list[tuple[User, int]]:
     errors: dict[str, str] = {}
     if data.item_type not in ItemType.values:
-        errors["item_type"] = "请选择类型（信息、稿件或专报）。"
+        errors["item_type"] = gettext("请选择类型（信息、稿件或专报）。")
     if data.kind and data.kind not in Kind.values:
-        errors["kind"] = "类别无效。"
+        errors["kind"] = gettext("类别无效。")
     if data.kind and data.item_type != ItemType.INFO:
-        errors["kind"] = "只有“信息”需要选择类别。"
+        errors["kind"] = gettext("只有“信息”需要选择类别。")
     if not data.title.strip():
-        errors["title"] = "请填写标题。"
+        errors["title"] = gettext("请填写标题。")
     elif len(data.title) > 200:
-        errors["title"] = "标题不超过 200 字。"
+        errors["title"] = gettext("标题不超过 200 字。")
     if len(data.keywords) > 200:
-        errors["keywords"] = "关键词不超过 200 字。"
+        errors["keywords"] = gettext("关键词不超过 200 字。")
     authors = [(writer, data.own_share), *(data.coauthors or [])]
     users = [u.pk for u, _ in authors]
     if len(set(users)) != len(users):
-        errors["coauthors"] = "同一作者只能出现一次。"
+        errors["coauthors"] = gettext("同一作者只能出现一次。")
     elif any(share < 1 or share > 100 for _, share in authors):
-        errors["coauthors"] = "每位作者的份额应在 1 到 100 之间。"
+        errors["coauthors"] = gettext("每位作者的份额应在 1 到 100 之间。")
     elif sum(share for _, share in authors) != 100:
-        errors["coauthors"] = f"作者份额之和应为 100，现为 {sum(share for _, share in authors)}。"
+        errors["coauthors"] = gettext("作者份额之和应为 100，现为 %(total)s。") % {
+            "total": sum((share for _, share in authors))
+        }
     else:
         members = set(
             Membership.objects.current()
@@ -157,11 +163,15 @@ def _check_input(unit: Unit, data: DraftInput, writer: User) -> list[tuple[User,
         )
         strangers = [u.real_name for u, _ in authors if u.pk not in members]
         if strangers:
-            errors["coauthors"] = f"作者须为本单位在任人员：{'、'.join(strangers)}。"
+            errors["coauthors"] = gettext("作者须为本单位在任人员：%(strangers)s。") % {
+                "strangers": "、".join(strangers)
+            }
     ancestors = set(unit.ancestor_ids())
     for target in data.addressed or []:
         if target.pk not in ancestors or not target.is_active:
-            errors["addressed"] = f"“{target.short_name}”不是本单位的上级单位。"
+            errors["addressed"] = gettext("“%(short_name)s”不是本单位的上级单位。") % {
+                "short_name": target.short_name
+            }
     if errors:
         raise ValidationError(errors)
     return authors
@@ -171,11 +181,11 @@ def _check_input(unit: Unit, data: DraftInput, writer: User) -> list[tuple[User,
 def create_draft(*, by: User, unit: Unit, data: DraftInput, ip: str | None = None) -> Submission:
     """An officer or correspondent starts an item for their unit; the first version is saved."""
     if unit.pk not in access.can_write_for(by) or not unit.is_active:
-        raise PermissionDenied("您不是该单位的信息员或通讯员。")
+        raise PermissionDenied(gettext("您不是该单位的信息员或通讯员。"))
     authors = _check_input(unit, data, by)
     addressed = data.addressed or ([unit.parent] if unit.parent else [])
     if not addressed:
-        raise ValidationError({"addressed": "请选择报送的上级单位。"})
+        raise ValidationError({"addressed": gettext("请选择报送的上级单位。")})
     body = clean(data.body)
     item = Submission.objects.create(
         unit=unit,
@@ -228,12 +238,12 @@ def save_content(
     item = _locked(item)
     role = access.edit_role(by, item)
     if role is None:
-        raise PermissionDenied("当前不能修改这篇稿件。")
+        raise PermissionDenied(gettext("当前不能修改这篇稿件。"))
     title, body = title.strip(), clean(body)
     if not title:
-        raise ValidationError({"title": "请填写标题。"})
+        raise ValidationError({"title": gettext("请填写标题。")})
     if len(title) > 200:
-        raise ValidationError({"title": "标题不超过 200 字。"})
+        raise ValidationError({"title": gettext("标题不超过 200 字。")})
     if base_version != item.version_number:
         conflict = Version.objects.create(
             submission=item,
@@ -295,7 +305,7 @@ def update_details(
     """Type, kind, date, keywords, co-authors and addressees, while the authors may edit."""
     item = _locked(item)
     if item.status not in access.EDITABLE_BY_AUTHORS or not access.is_author(by, item):
-        raise PermissionDenied("当前不能修改这篇稿件。")
+        raise PermissionDenied(gettext("当前不能修改这篇稿件。"))
     owner = item.authors.select_related("user").first()
     writer = owner.user if owner else by
     authors = _check_input(item.unit, data, writer)
@@ -408,16 +418,16 @@ def submit_for_review(*, by: User, item: Submission, ip: str | None = None) -> S
     """An author sends a draft (or a returned item) into the unit's first review stage."""
     item = _locked(item)
     if not access.is_author(by, item):
-        raise PermissionDenied("只有作者可以提交审核。")
+        raise PermissionDenied(gettext("只有作者可以提交审核。"))
     from_status = item.status
     target = _transition(item, EventAction.SUBMIT_FOR_REVIEW)
     errors: dict[str, str] = {}
     if not plain_text(item.body).strip():
-        errors["body"] = "正文为空，不能提交审核。"
+        errors["body"] = gettext("正文为空，不能提交审核。")
     if item.item_type == ItemType.INFO and not item.kind:
-        errors["kind"] = "信息须选择类别（动态/经验/问题/研判）。"
+        errors["kind"] = gettext("信息须选择类别（动态/经验/问题/研判）。")
     if not item.addressees.exists():
-        errors["addressed"] = "请选择报送的上级单位。"
+        errors["addressed"] = gettext("请选择报送的上级单位。")
     if errors:
         raise ValidationError(errors)
     item.status = target
@@ -438,7 +448,8 @@ def submit_for_review(*, by: User, item: Submission, ip: str | None = None) -> S
         NotificationKind.TO_REVIEW,
         _stage_actors(item),
         item,
-        f"《{item.title}》待您{item.stage_plan[0]['name']}。",
+        gettext("《%(title)s》待您%(name)s。")
+        % {"title": item.title, "name": item.stage_plan[0]["name"]},
     )
     return item
 
@@ -451,7 +462,7 @@ def approve(*, by: User, item: Submission, comment: str = "", ip: str | None = N
     if role is None:
         if item.status != Status.IN_REVIEW:
             _transition(item, EventAction.APPROVE)
-        raise PermissionDenied("您不是当前审核环节的办理人。")
+        raise PermissionDenied(gettext("您不是当前审核环节的办理人。"))
     _transition(item, EventAction.APPROVE)
     stage, index = item.stage, item.stage_index
     _event(
@@ -474,13 +485,15 @@ def approve(*, by: User, item: Submission, comment: str = "", ip: str | None = N
                     NotificationKind.APPROVED,
                     _authors(item),
                     item,
-                    f"《{item.title}》已通过{(stage or {}).get('name', '')}。",
+                    gettext("《%(title)s》已通过%(name)s。")
+                    % {"title": item.title, "name": (stage or {}).get("name", "")},
                 ),
                 (
                     NotificationKind.TO_REVIEW,
                     _stage_actors(item),
                     item,
-                    f"《{item.title}》待您{item.stage_plan[index + 1]['name']}。",
+                    gettext("《%(title)s》待您%(name)s。")
+                    % {"title": item.title, "name": item.stage_plan[index + 1]["name"]},
                 ),
             ]
         )
@@ -519,7 +532,10 @@ def _submit(item: Submission, *, by: User, role: str, ip: str | None) -> Submiss
         comment=f"报送至{targets}",
     )
     notify.send(
-        NotificationKind.SUBMITTED, _authors(item), item, f"《{item.title}》已报送至{targets}。"
+        NotificationKind.SUBMITTED,
+        _authors(item),
+        item,
+        gettext("《%(title)s》已报送至%(targets)s。") % {"title": item.title, "targets": targets},
     )
     return item
 
@@ -534,10 +550,10 @@ def return_to_authors(
     if role is None:
         if item.status != Status.IN_REVIEW:
             _transition(item, EventAction.RETURN)
-        raise PermissionDenied("您不是当前审核环节的办理人。")
+        raise PermissionDenied(gettext("您不是当前审核环节的办理人。"))
     target = _transition(item, EventAction.RETURN)
     if not comment.strip():
-        raise ValidationError({"comment": "退回修改须写明意见。"})
+        raise ValidationError({"comment": gettext("退回修改须写明意见。")})
     stage, index, from_status = item.stage, item.stage_index, item.status
     item.status = target
     item.stage_role, item.stage_named = "", False
@@ -559,7 +575,12 @@ def return_to_authors(
         NotificationKind.RETURNED,
         _authors(item),
         item,
-        f"《{item.title}》被{(stage or {}).get('name', '')}退回修改：{comment.strip()[:80]}",
+        gettext("《%(title)s》被%(name)s退回修改：%(comment)s")
+        % {
+            "title": item.title,
+            "name": (stage or {}).get("name", ""),
+            "comment": comment.strip()[:80],
+        },
     )
     return item
 
@@ -572,10 +593,10 @@ def reject(*, by: User, item: Submission, reason: str, ip: str | None = None) ->
     if role is None:
         if item.status != Status.IN_REVIEW:
             _transition(item, EventAction.REJECT)
-        raise PermissionDenied("您不是当前审核环节的办理人。")
+        raise PermissionDenied(gettext("您不是当前审核环节的办理人。"))
     target = _transition(item, EventAction.REJECT)
     if not reason.strip():
-        raise ValidationError({"comment": "不予通过须写明理由。"})
+        raise ValidationError({"comment": gettext("不予通过须写明理由。")})
     stage, index, from_status = item.stage, item.stage_index, item.status
     item.status = target
     item.stage_role, item.stage_named = "", False
@@ -596,7 +617,12 @@ def reject(*, by: User, item: Submission, reason: str, ip: str | None = None) ->
         NotificationKind.REJECTED,
         _authors(item),
         item,
-        f"《{item.title}》未通过{(stage or {}).get('name', '')}：{reason.strip()[:80]}",
+        gettext("《%(title)s》未通过%(name)s：%(reason)s")
+        % {
+            "title": item.title,
+            "name": (stage or {}).get("name", ""),
+            "reason": reason.strip()[:80],
+        },
     )
     return item
 
@@ -606,10 +632,10 @@ def withdraw(*, by: User, item: Submission, ip: str | None = None) -> Submission
     """Authors take an item back to draft: from review, or after 报送 until an upper unit opened it."""
     item = _locked(item)
     if not access.is_author(by, item):
-        raise PermissionDenied("只有作者可以撤回。")
+        raise PermissionDenied(gettext("只有作者可以撤回。"))
     target = _transition(item, EventAction.WITHDRAW)
     if item.status == Status.SUBMITTED and item.addressees.filter(opened_at__isnull=False).exists():
-        raise ValidationError("上级单位已阅读这篇稿件，不能再撤回。")
+        raise ValidationError(gettext("上级单位已阅读这篇稿件，不能再撤回。"))
     from_status = item.status
     item.status = target
     item.stage_role, item.stage_named, item.submitted_at = "", False, None
@@ -634,14 +660,15 @@ def return_from_upper(
         .first()
     )
     if receipt is None:
-        raise PermissionDenied("只有收到这篇稿件的单位的编辑可以退回。")
+        raise PermissionDenied(gettext("只有收到这篇稿件的单位的编辑可以退回。"))
     target = _transition(item, EventAction.RETURN_FROM_UPPER)
     if receipt.state != Handling.PENDING:
         raise ValidationError(
-            f"本单位已对这篇稿件作出处理（{receipt.get_state_display()}），不能再退回。"
+            gettext("本单位已对这篇稿件作出处理（%(state)s），不能再退回。")
+            % {"state": receipt.get_state_display()}
         )
     if not comment.strip():
-        raise ValidationError({"comment": "退回须写明意见。"})
+        raise ValidationError({"comment": gettext("退回须写明意见。")})
     from_status = item.status
     item.status = target
     item.save()
@@ -661,7 +688,12 @@ def return_from_upper(
         NotificationKind.RETURNED,
         _authors(item),
         item,
-        f"《{item.title}》被{receipt.unit.short_name}退回：{comment.strip()[:80]}",
+        gettext("《%(title)s》被%(short_name)s退回：%(comment)s")
+        % {
+            "title": item.title,
+            "short_name": receipt.unit.short_name,
+            "comment": comment.strip()[:80],
+        },
     )
     return item
 
@@ -712,24 +744,25 @@ def set_stages(
 ) -> list[StageConfig]:
     """Replace the unit's review stages (for one item type, or "" for all types)."""
     if by is not None and not access.can_configure_stages(by, unit.pk):
-        raise PermissionDenied("只有本单位管理员可以设置审核流程。")
+        raise PermissionDenied(gettext("只有本单位管理员可以设置审核流程。"))
     if item_type and item_type not in ItemType.values:
-        raise ValidationError({"item_type": "类型无效。"})
+        raise ValidationError({"item_type": gettext("类型无效。")})
     if item_type and not stages:
         pass  # an empty list for one type falls back to the unit's general stages
     elif not stages:
-        raise ValidationError("至少需要一个审核环节。")
+        raise ValidationError(gettext("至少需要一个审核环节。"))
     if len(stages) > 10:
-        raise ValidationError("审核环节不超过 10 个。")
+        raise ValidationError(gettext("审核环节不超过 10 个。"))
     for i, stage in enumerate(stages, start=1):
         if not stage.name.strip() or len(stage.name) > 40:
-            raise ValidationError(f"第 {i} 个环节须有名称（不超过 40 字）。")
+            raise ValidationError(gettext("第 %(i)s 个环节须有名称（不超过 40 字）。") % {"i": i})
         if stage.role not in (Role.REVIEWER, Role.UNIT_ADMIN):
-            raise ValidationError(f"第 {i} 个环节的办理角色无效。")
+            raise ValidationError(gettext("第 %(i)s 个环节的办理角色无效。") % {"i": i})
         for person in stage.people or []:
             if not Membership.objects.current().filter(user=person, unit=unit).exists():
                 raise ValidationError(
-                    f"{person.real_name}不是本单位在任人员，不能办理“{stage.name}”。"
+                    gettext("%(real_name)s不是本单位在任人员，不能办理“%(name)s”。")
+                    % {"real_name": person.real_name, "name": stage.name}
                 )
     before = list(
         StageConfig.objects.filter(unit=unit, item_type=item_type).values(
@@ -821,7 +854,9 @@ def set_notification_preferences(
     wanted = set(email_kinds)
     unknown = wanted - set(NotificationKind.values)
     if unknown:
-        raise ValidationError(f"未知的通知类型：{'、'.join(sorted(unknown))}。")
+        raise ValidationError(
+            gettext("未知的通知类型：%(unknown)s。") % {"unknown": "、".join(sorted(unknown))}
+        )
     before = email_kinds_for(by)
     for kind in NotificationKind.values:
         NotificationPreference.objects.update_or_create(
@@ -853,7 +888,7 @@ def add_attachment(
     image or copying a 200 MB video never holds the database write lock; if the row cannot be
     written the file is removed again."""
     if access.edit_role(by, item) is None:
-        raise PermissionDenied("当前不能为这篇稿件添加附件。")
+        raise PermissionDenied(gettext("当前不能为这篇稿件添加附件。"))
     _check_attachment_count(item)
     checked = uploads.check(upload)
     storage_name = uploads.store(checked, upload)
@@ -862,7 +897,7 @@ def add_attachment(
             item = _locked(item)
             role = access.edit_role(by, item)
             if role is None:
-                raise PermissionDenied("当前不能为这篇稿件添加附件。")
+                raise PermissionDenied(gettext("当前不能为这篇稿件添加附件。"))
             _check_attachment_count(item)
             attachment = Attachment.objects.create(
                 submission=item,
@@ -898,7 +933,8 @@ def _check_attachment_count(item: Submission) -> None:
     current = Attachment.objects.filter(submission=item, removed_at__isnull=True).count()
     if current >= uploads.MAX_ATTACHMENTS_PER_ITEM:
         raise ValidationError(
-            f"每篇稿件最多 {uploads.MAX_ATTACHMENTS_PER_ITEM} 个附件，请先删除不需要的附件。"
+            gettext("每篇稿件最多 %(limit)s 个附件，请先删除不需要的附件。")
+            % {"limit": uploads.MAX_ATTACHMENTS_PER_ITEM}
         )
 
 
@@ -911,14 +947,14 @@ def remove_attachment(
     item = _locked(item)
     role = access.edit_role(by, item)
     if role is None:
-        raise PermissionDenied("当前不能删除这篇稿件的附件。")
+        raise PermissionDenied(gettext("当前不能删除这篇稿件的附件。"))
     row = (
         Attachment.objects.select_for_update()
         .filter(pk=attachment.pk, submission=item, removed_at__isnull=True)
         .first()
     )
     if row is None:
-        raise ValidationError("附件不存在或已删除。")
+        raise ValidationError(gettext("附件不存在或已删除。"))
     row.removed_at = timezone.now()
     row.save(update_fields=["removed_at"])
     record(
@@ -939,13 +975,15 @@ def set_upload_limits(*, by: User, limits: dict[str, int], ip: str | None = None
     """The system admin sets the size limit per attachment category (bytes); a limit equal to
     the default is stored as no row, so later changes of the defaults apply to it."""
     if not uploads.can_set_upload_limits(by):
-        raise PermissionDenied("只有系统管理员可以设置附件大小上限。")
+        raise PermissionDenied(gettext("只有系统管理员可以设置附件大小上限。"))
     errors: dict[str, str] = {}
     for category, value in limits.items():
         if category not in uploads.DEFAULT_LIMITS:
-            errors["__all__"] = f"未知的附件类别：{category}。"
+            errors["__all__"] = gettext("未知的附件类别：%(category)s。") % {"category": category}
         elif not 1 <= value <= uploads.MAX_LIMIT:
-            errors[category] = f"上限应在 1 字节到 {uploads.MAX_LIMIT // uploads.MB} MB 之间。"
+            errors[category] = gettext("上限应在 1 字节到 %(max_mb)s MB 之间。") % {
+                "max_mb": uploads.MAX_LIMIT // uploads.MB
+            }
     if errors:
         raise ValidationError(errors)
     before = uploads.limits()
