@@ -540,20 +540,27 @@ def _submit(item: Submission, *, by: User, role: str, ip: str | None) -> Submiss
     return item
 
 
-@transaction.atomic
-def return_to_authors(
-    *, by: User, item: Submission, comment: str, anchor: str = "", ip: str | None = None
-) -> Submission:
-    """The current stage's reviewer sends the item back to its authors with a comment."""
+def _end_review(
+    item: Submission,
+    action: str,
+    *,
+    by: User,
+    comment: str,
+    anchor: str,
+    ip: str | None,
+    missing: str,
+) -> tuple[Submission, dict[str, Any] | None]:
+    """A decision that takes the item out of review (return or reject): the current stage's
+    reviewer, with a comment, records one event."""
     item = _locked(item)
     role = access.acts_on_current_stage(by, item)
     if role is None:
         if item.status != Status.IN_REVIEW:
-            _transition(item, EventAction.RETURN)
+            _transition(item, action)
         raise PermissionDenied(gettext("您不是当前审核环节的办理人。"))
-    target = _transition(item, EventAction.RETURN)
+    target = _transition(item, action)
     if not comment.strip():
-        raise ValidationError({"comment": gettext("退回修改须写明意见。")})
+        raise ValidationError({"comment": missing})
     stage, index, from_status = item.stage, item.stage_index, item.status
     item.status = target
     item.stage_role, item.stage_named = "", False
@@ -561,7 +568,7 @@ def return_to_authors(
     item.save()
     _event(
         item,
-        EventAction.RETURN,
+        action,
         by=by,
         role=role,
         ip=ip,
@@ -570,6 +577,23 @@ def return_to_authors(
         anchor=anchor.strip(),
         stage=stage,
         stage_index=index,
+    )
+    return item, stage
+
+
+@transaction.atomic
+def return_to_authors(
+    *, by: User, item: Submission, comment: str, anchor: str = "", ip: str | None = None
+) -> Submission:
+    """The current stage's reviewer sends the item back to its authors with a comment."""
+    item, stage = _end_review(
+        item,
+        EventAction.RETURN,
+        by=by,
+        comment=comment,
+        anchor=anchor,
+        ip=ip,
+        missing=gettext("退回修改须写明意见。"),
     )
     notify.send(
         NotificationKind.RETURNED,
@@ -588,30 +612,14 @@ def return_to_authors(
 @transaction.atomic
 def reject(*, by: User, item: Submission, reason: str, ip: str | None = None) -> Submission:
     """The current stage's reviewer rejects the item with a reason; it stays read-only."""
-    item = _locked(item)
-    role = access.acts_on_current_stage(by, item)
-    if role is None:
-        if item.status != Status.IN_REVIEW:
-            _transition(item, EventAction.REJECT)
-        raise PermissionDenied(gettext("您不是当前审核环节的办理人。"))
-    target = _transition(item, EventAction.REJECT)
-    if not reason.strip():
-        raise ValidationError({"comment": gettext("不予通过须写明理由。")})
-    stage, index, from_status = item.stage, item.stage_index, item.status
-    item.status = target
-    item.stage_role, item.stage_named = "", False
-    Assignee.objects.filter(submission=item).delete()
-    item.save()
-    _event(
+    item, stage = _end_review(
         item,
         EventAction.REJECT,
         by=by,
-        role=role,
+        comment=reason,
+        anchor="",
         ip=ip,
-        from_status=from_status,
-        comment=reason.strip(),
-        stage=stage,
-        stage_index=index,
+        missing=gettext("不予通过须写明理由。"),
     )
     notify.send(
         NotificationKind.REJECTED,
