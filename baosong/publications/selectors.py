@@ -40,8 +40,8 @@ INBOX_TABS: list[tuple[str, str]] = [
 INBOX_SORTS: dict[str, tuple[str, ...]] = {
     "-received": ("-received_at", "-id"),
     "received": ("received_at", "id"),
-    "origin": ("submission__unit__path", "-received_at", "-id"),
-    "title": ("submission__title", "-id"),
+    "origin": ("origin_path", "-received_at", "-id"),
+    "title": ("sort_title", "-id"),
 }
 
 

@@ -357,7 +357,13 @@ def forward(
     now = timezone.now()
     created = [
         Addressee.objects.create(
-            submission=item, unit=target, received_at=now, forwarded_from=here, forwarded_by=by
+            submission=item,
+            unit=target,
+            received_at=now,
+            forwarded_from=here,
+            forwarded_by=by,
+            sort_title=item.title,
+            origin_path=item.unit.path,
         )
         for target in targets
     ]

@@ -152,6 +152,10 @@ class Addressee(models.Model):
     forwarded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Copies of the item's title and origin path, written when the item is received, so the inbox
+    # sorts 200,000 receipts by an index instead of joining and sorting the items.
+    sort_title = models.CharField(max_length=200, blank=True)
+    origin_path = models.CharField(max_length=255, blank=True)
 
     class Meta:
         constraints = [
@@ -162,6 +166,10 @@ class Addressee(models.Model):
             models.Index(fields=["unit", "state", "received_at"]),
             # The inbox's 全部 tab, newest first (bench/inbox.py).
             models.Index(fields=["unit", "received_at"], name="addressee_unit_received"),
+            models.Index(fields=["unit", "state", "sort_title"], name="addressee_state_title"),
+            models.Index(fields=["unit", "sort_title"], name="addressee_unit_title"),
+            models.Index(fields=["unit", "state", "origin_path"], name="addressee_state_origin"),
+            models.Index(fields=["unit", "origin_path"], name="addressee_unit_origin"),
         ]
 
     def __str__(self) -> str:

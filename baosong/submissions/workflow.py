@@ -517,6 +517,8 @@ def _submit(item: Submission, *, by: User, role: str, ip: str | None) -> Submiss
         claimed_by=None,
         claimed_at=None,
         received_at=item.submitted_at,
+        sort_title=item.title,
+        origin_path=item.unit.path,
     )
     targets = "、".join(
         a.unit.short_name

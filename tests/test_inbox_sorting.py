@@ -1,0 +1,31 @@
+"""Receipts carry the item's title and origin path, so the inbox sorts by an index."""
+
+from typing import Any
+
+from baosong.orgs.models import Role
+from baosong.publications import workflow
+from baosong.submissions.models import Addressee
+from conftest import client_for, make_person
+from tests.test_publication_scenarios import submitted
+
+
+def test_receipts_copy_title_and_origin_and_the_inbox_sorts_by_them(world: Any) -> None:
+    reviewer_a2 = make_person("reviewer_a2", world.county_a2, Role.REVIEWER)
+    officer_a2 = make_person("officer_a2", world.county_a2, Role.OFFICER)
+    editor_province = make_person("editor_province", world.province, Role.EDITOR)
+    late = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "B 安平县报送")
+    early = submitted(world.county_a2, officer_a2, reviewer_a2, "A 青石县报送")
+
+    receipt = Addressee.objects.get(submission=late, unit=world.city_a)
+    assert (receipt.sort_title, receipt.origin_path) == (late.title, world.county_a.path)
+    workflow.forward(by=world.editor_city, item=late)
+    forwarded = Addressee.objects.get(submission=late, unit=world.province)
+    assert (forwarded.sort_title, forwarded.origin_path) == (late.title, world.county_a.path)
+
+    city = client_for(world.editor_city)
+    page = city.get("/inbox/?tab=all&sort=title").content.decode()
+    assert page.index(early.title) < page.index(late.title)
+    page = city.get("/inbox/?tab=all&sort=origin").content.decode()
+    # 安平 (CA1) was created before 青石 (CA2), so its path sorts first.
+    assert page.index(late.title) < page.index(early.title)
+    assert client_for(editor_province).get("/inbox/?sort=title").status_code == 200
