@@ -13,7 +13,9 @@ def test_receipts_copy_title_and_origin_and_the_inbox_sorts_by_them(world: Any) 
     reviewer_a2 = make_person("reviewer_a2", world.county_a2, Role.REVIEWER)
     officer_a2 = make_person("officer_a2", world.county_a2, Role.OFFICER)
     editor_province = make_person("editor_province", world.province, Role.EDITOR)
-    late = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "B 安平县报送")
+    late = submitted(
+        world.county_a, world.officer_county_a, world.reviewer_county_a, "B 安平县报送"
+    )
     early = submitted(world.county_a2, officer_a2, reviewer_a2, "A 青石县报送")
 
     receipt = Addressee.objects.get(submission=late, unit=world.city_a)
