@@ -3,7 +3,7 @@ several items), keep for reference, return, forward; instructions (批示) on ad
 Thin views: access → form → workflow → redirect, or the page again with the errors."""
 
 import html
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django import forms
@@ -541,14 +541,21 @@ def inbox_adopt(request: HttpRequest, item_pk: int) -> HttpResponse:
     return _decision_page(request, user, receipt, status=422, adopt_form=form)
 
 
-@require_POST
-def inbox_reference(request: HttpRequest, item_pk: int) -> HttpResponse:
+def _commented_decision(
+    request: HttpRequest,
+    item_pk: int,
+    form_class: type[forms.Form],
+    prefix: str,
+    act: Callable[..., object],
+    done: str,
+) -> HttpResponse:
+    """仅供参考 and 退回: one comment form, one workflow call, back to the inbox."""
     user = _user(request)
     receipt = access.get_receipt_for(user, item_pk)
-    form = ReferenceForm(request.POST, prefix="reference")
+    form = form_class(request.POST, prefix=prefix)
     if form.is_valid():
         try:
-            workflow.keep_for_reference(
+            act(
                 by=user,
                 item=receipt.submission,
                 comment=form.cleaned_data["comment"],
@@ -557,36 +564,33 @@ def inbox_reference(request: HttpRequest, item_pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(
-                request,
-                gettext("《%(title)s》已作仅供参考处理。") % {"title": receipt.submission.title},
-            )
+            messages.success(request, done % {"title": receipt.submission.title})
             return redirect("inbox")
-    return _decision_page(request, user, receipt, status=422, reference_form=form)
+    return _decision_page(request, user, receipt, status=422, **{f"{prefix}_form": form})
+
+
+@require_POST
+def inbox_reference(request: HttpRequest, item_pk: int) -> HttpResponse:
+    return _commented_decision(
+        request,
+        item_pk,
+        ReferenceForm,
+        "reference",
+        workflow.keep_for_reference,
+        gettext("《%(title)s》已作仅供参考处理。"),
+    )
 
 
 @require_POST
 def inbox_return(request: HttpRequest, item_pk: int) -> HttpResponse:
-    user = _user(request)
-    receipt = access.get_receipt_for(user, item_pk)
-    form = ReturnForm(request.POST, prefix="return")
-    if form.is_valid():
-        try:
-            workflow.return_to_origin(
-                by=user,
-                item=receipt.submission,
-                comment=form.cleaned_data["comment"],
-                ip=client_ip(request),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                gettext("《%(title)s》已退回报送单位。") % {"title": receipt.submission.title},
-            )
-            return redirect("inbox")
-    return _decision_page(request, user, receipt, status=422, return_form=form)
+    return _commented_decision(
+        request,
+        item_pk,
+        ReturnForm,
+        "return",
+        workflow.return_to_origin,
+        gettext("《%(title)s》已退回报送单位。"),
+    )
 
 
 @require_POST

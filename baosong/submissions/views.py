@@ -85,7 +85,6 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query,
         "title": gettext("待我审核"),
-        "mode": "review",
     }
     template = "submissions/queue.html#rows" if request.htmx else "submissions/queue.html"  # type: ignore[attr-defined]
     return render(request, template, context)
