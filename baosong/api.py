@@ -27,6 +27,7 @@ from baosong.orgs.api import router as orgs_router
 from baosong.orgs.models import ApiToken, User
 from baosong.orgs.workflow import token_digest
 from baosong.publications.api import router as publications_router
+from baosong.scoring.api import router as scoring_router
 from baosong.submissions.api import router as items_router
 
 # last_used_at is written at most this often, so a busy script does not write on every call.
@@ -97,6 +98,7 @@ api = NinjaAPI(
 api.add_router("/", orgs_router)
 api.add_router("/", items_router)
 api.add_router("/", publications_router)
+api.add_router("/", scoring_router)
 
 
 def _json(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:

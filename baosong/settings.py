@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "baosong.orgs",
     "baosong.submissions",
     "baosong.publications",
+    "baosong.scoring",
 ]
 
 MIDDLEWARE = [

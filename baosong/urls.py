@@ -18,5 +18,6 @@ urlpatterns = [
     path("audit/", include("baosong.audit.urls")),
     path("", include("baosong.submissions.urls")),
     path("", include("baosong.publications.urls")),
+    path("", include("baosong.scoring.urls")),
     path("api/v1/", api.urls),
 ]

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from baosong.audit.record import record
+from baosong.lib import hooks
 from baosong.orgs.models import Level, Unit, User
 from baosong.publications import access
 from baosong.publications.models import (
@@ -72,6 +73,7 @@ def _event(
         unit_path=unit.path,
         after=facts or None,
     )
+    hooks.event_written("publications", event)
     return event
 
 

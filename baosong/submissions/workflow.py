@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from baosong.audit.record import record
+from baosong.lib import hooks
 from baosong.orgs.access import scope_for
 from baosong.orgs.models import Membership, PlatformRole, Role, Unit, User
 from baosong.submissions import access, notify, uploads
@@ -108,6 +109,8 @@ def _event(
         unit_path=item.unit.path,
         after={"status": item.status, "stage": stage_index, "comment": comment[:200]},
     )
+    if action == EventAction.SUBMIT:
+        hooks.event_written("submissions", event)
     return event
 
 

@@ -1,0 +1,5 @@
+"""Scoring API (being written)."""
+
+from ninja import Router
+
+router = Router(tags=["scoring"])

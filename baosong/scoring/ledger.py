@@ -1,0 +1,571 @@
+"""The score ledger: entries derived from recorded events by the pure engine, kept in step with
+the monthly rollups in the same transaction.
+
+Every event that can earn or cost points (报送, 转报, 采用, 批示, an assessing decision) reaches
+`record_event` inside the transaction that wrote it. For each adopted scheme version in force at
+that moment whose owner's subtree holds the item's unit, the item's facts so far are replayed by
+the engine and the entries caused by the new event are appended, with their rollup rows. A
+recompute replays a whole period and corrects any difference by a reversal plus a new entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from baosong.orgs.models import Unit
+from baosong.publications.models import Action as PublicationAction
+from baosong.publications.models import Event as PublicationEvent
+from baosong.scoring import engine
+from baosong.scoring.models import (
+    AssessmentEvent,
+    Decision,
+    LedgerEntry,
+    PersonMonth,
+    Scheme,
+    SchemeVersion,
+    UnitMonth,
+    VersionStatus,
+)
+from baosong.submissions.models import Addressee, Author, Submission
+from baosong.submissions.models import Event as SubmissionEvent
+from baosong.submissions.models import EventAction as SubmissionAction
+
+ALL_TIME = engine.Period(
+    "all",
+    dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+    dt.datetime(2200, 1, 1, tzinfo=dt.UTC),
+)
+SCORED_PUBLICATION_ACTIONS = (
+    PublicationAction.ADOPT,
+    PublicationAction.FORWARD,
+    PublicationAction.INSTRUCT,
+    PublicationAction.WITHDRAW_ADOPTION,
+)
+KIND_FIELDS = {
+    "dynamic": "k_dynamic",
+    "experience": "k_experience",
+    "problem": "k_problem",
+    "analysis": "k_analysis",
+}
+
+
+def local_tz() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def month_of(at: dt.datetime, tz: dt.tzinfo) -> int:
+    local = at.astimezone(tz)
+    return local.year * 100 + local.month
+
+
+_scheme_cache: dict[tuple[int, int], engine.Scheme] = {}
+
+
+def scheme_of(version: SchemeVersion) -> engine.Scheme:
+    """The engine scheme of a version (cached while the version is frozen)."""
+    key = (version.pk, hash(str(version.data)))
+    cached = _scheme_cache.get(key)
+    if cached is None:
+        data = dict(version.data)
+        data["version"] = version.code
+        cached = engine.scheme_from_data(data)
+        if len(_scheme_cache) > 256:
+            _scheme_cache.clear()
+        _scheme_cache[key] = cached
+    return cached
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts from event rows
+
+
+@dataclass(frozen=True)
+class _Item:
+    unit_code: str
+    item_type: str
+    kind: str
+    authors: tuple[engine.Author, ...]
+
+
+def _items(item_filter: Q) -> dict[int, _Item]:
+    authors: dict[int, list[engine.Author]] = defaultdict(list)
+    for item_id, user_id, share in (
+        Author.objects.filter(Q(submission__in=Submission.objects.filter(item_filter)))
+        .order_by("submission_id", "position", "id")
+        .values_list("submission_id", "user_id", "share")
+    ):
+        authors[item_id].append(engine.Author(str(user_id), share))
+    return {
+        pk: _Item(code, item_type, kind or "dynamic", tuple(authors.get(pk, ())))
+        for pk, code, item_type, kind in Submission.objects.filter(item_filter).values_list(
+            "id", "unit__code", "item_type", "kind"
+        )
+    }
+
+
+def load_facts(item_filter: Q, until: dt.datetime | None = None) -> list[engine.Fact]:
+    """The engine facts of every item matching `item_filter` (a Q on Submission), up to `until`."""
+    items = _items(item_filter)
+    if not items:
+        return []
+    item_q = Q(submission__in=Submission.objects.filter(item_filter))
+    time_q = Q(at__lt=until) if until is not None else Q()
+    facts: list[engine.Fact] = []
+
+    first_levels: dict[int, list[str]] = defaultdict(list)
+    for item_id, level in Addressee.objects.filter(item_q, forwarded_from__isnull=True).values_list(
+        "submission_id", "unit__level"
+    ):
+        first_levels[item_id].append(level)
+    for pk, item_id, at in SubmissionEvent.objects.filter(
+        item_q, time_q, action=SubmissionAction.SUBMIT
+    ).values_list("id", "submission_id", "at"):
+        info = items[item_id]
+        facts.append(
+            engine.Fact(
+                kind=engine.SUBMIT,
+                event_id=f"s{pk}",
+                at=at,
+                item_id=item_id,
+                item_type=info.item_type,
+                item_kind=info.kind,
+                origin_unit=info.unit_code,
+                authors=info.authors,
+                to_levels=tuple(first_levels.get(item_id, ())),
+            )
+        )
+
+    rows = list(
+        PublicationEvent.objects.filter(
+            item_q, time_q, action__in=SCORED_PUBLICATION_ACTIONS
+        ).values_list("id", "submission_id", "action", "at", "adoption_id", "facts")
+    )
+    codes = {code for row in rows if row[2] == PublicationAction.FORWARD for code in row[5]["to"]}
+    levels = dict(Unit.objects.filter(code__in=codes).values_list("code", "level")) if codes else {}
+    for pk, item_id, action, at, adoption_id, data in rows:
+        facts.append(
+            _publication_fact(pk, items[item_id], item_id, action, at, adoption_id, data, levels)
+        )
+
+    for pk, action, at, item_id, _code, points, reason in AssessmentEvent.objects.filter(
+        item_q, time_q
+    ).values_list("id", "action", "at", "submission_id", "target__code", "points", "reason"):
+        info = items[item_id]
+        facts.append(
+            engine.Fact(
+                kind=action,
+                event_id=f"c{pk}",
+                at=at,
+                item_id=item_id,
+                item_type=info.item_type,
+                item_kind=info.kind,
+                origin_unit=info.unit_code,
+                authors=info.authors,
+                points=points,
+                note=reason,
+            )
+        )
+    return facts
+
+
+def _publication_fact(
+    pk: int,
+    info: _Item,
+    item_id: int,
+    action: str,
+    at: dt.datetime,
+    adoption_id: int | None,
+    data: dict[str, Any],
+    levels: dict[str, str],
+) -> engine.Fact:
+    common: dict[str, Any] = {
+        "event_id": f"p{pk}",
+        "at": at,
+        "item_id": item_id,
+        "item_type": info.item_type,
+        "item_kind": info.kind,
+        "origin_unit": info.unit_code,
+        "authors": info.authors,
+        "adoption_id": adoption_id,
+    }
+    if action == PublicationAction.FORWARD:
+        return engine.Fact(
+            kind=engine.FORWARD,
+            adopting_unit=data.get("forwarder", ""),
+            adopting_level=data.get("forwarder_level", ""),
+            to_levels=tuple(levels.get(code, "") for code in data.get("to", ())),
+            **common,
+        )
+    sources = tuple(
+        engine.Source(
+            item=s["item"],
+            origin_unit=s["origin_unit"],
+            share=s.get("share", 100),
+            lead_source=bool(s.get("lead_source")),
+            forwarded_by=s.get("forwarded_by"),
+        )
+        for s in data.get("sources", ())
+    )
+    if action == PublicationAction.INSTRUCT:
+        return engine.Fact(
+            kind=engine.INSTRUCT,
+            adopting_unit=data.get("adopting_unit", ""),
+            adopting_level=data.get("adopting_level", ""),
+            sources=sources,
+            instruction_level=data.get("instruction_level") or data.get("level", ""),
+            principal=bool(data.get("principal")),
+            **common,
+        )
+    return engine.Fact(
+        kind=engine.ADOPT if action == PublicationAction.ADOPT else engine.UNADOPT,
+        adopting_unit=data.get("adopting_unit", ""),
+        adopting_level=data.get("adopting_level", ""),
+        publication_kind=data.get("publication_kind", ""),
+        form=data.get("form", "whole"),
+        is_lead=bool(data.get("is_lead")),
+        sources=sources,
+        **common,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Versions in force
+
+
+def versions_in_force(at: dt.datetime, unit_path: str) -> list[SchemeVersion]:
+    """Adopted versions effective on the local day of `at` whose owner's subtree holds the unit."""
+    day = at.astimezone(local_tz()).date()
+    rows = (
+        SchemeVersion.objects.filter(status=VersionStatus.ADOPTED, effective_from__lte=day)
+        .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=day))
+        .select_related("scheme__unit")
+    )
+    return [v for v in rows if unit_path.startswith(v.scheme.unit.path)]
+
+
+def in_force(version: SchemeVersion, at: dt.datetime, tz: dt.tzinfo) -> bool:
+    day = at.astimezone(tz).date()
+    if version.effective_from is None or day < version.effective_from:
+        return False
+    return version.effective_to is None or day <= version.effective_to
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing entries and rollups
+
+
+@dataclass
+class _Row:
+    entry: engine.Entry
+    unit_id: int
+    person_id: int | None
+    month: int
+    d_submitted: int = 0
+    d_adopted: int = 0
+    d_lead: int = 0
+    d_instructions: int = 0
+    kind: str = ""
+
+
+Credited = dict[tuple[str, int, int | None], tuple[str, bool, Decimal]]
+
+
+def counters(row: _Row, credited: Credited, item_kind: str) -> None:
+    """What a line adds to the item counts: 报送 for a first submission, 采用 (and 头条) for a
+    scored adoption, 批示 for a scored instruction; a reversal takes back what it reverses."""
+    e = row.entry
+    key = (e.event_id, row.unit_id, row.person_id)
+    if e.category == "submit" and not e.ref:
+        row.d_submitted, row.kind = 1, item_kind
+    elif e.category == "adopt" and e.points > 0:
+        row.d_adopted, row.d_lead = 1, int(e.lead)
+        credited[(e.ref or e.event_id, row.unit_id, row.person_id)] = ("adopt", e.lead, e.points)
+        return
+    elif e.category == "instruct" and e.points > 0:
+        row.d_instructions = 1
+    elif e.points < 0 and e.ref:
+        before = credited.get((e.ref, row.unit_id, row.person_id))
+        if before is not None and before[0] == "adopt":
+            row.d_adopted, row.d_lead = -1, -int(before[1])
+            del credited[(e.ref, row.unit_id, row.person_id)]
+        elif before is not None and before[0] == "instruct":
+            row.d_instructions = -1
+            del credited[(e.ref, row.unit_id, row.person_id)]
+        return
+    if e.points > 0 or e.category == "submit":
+        credited.setdefault(key, (e.category, e.lead, e.points))
+
+
+def write(version: SchemeVersion, rows: Sequence[_Row]) -> None:
+    """Append the entries and add them to the monthly rollups (one statement each)."""
+    if not rows:
+        return
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                scheme_id=version.scheme_id,
+                version=version,
+                event_key=r.entry.event_id,
+                unit_id=r.unit_id,
+                person_id=r.person_id,
+                item_id=r.entry.item_id,
+                points=r.entry.points,
+                category=r.entry.category,
+                rule=r.entry.rule[:400],
+                ref=r.entry.ref,
+                lead=r.entry.lead,
+                at=r.entry.at,
+                month=r.month,
+                d_submitted=r.d_submitted,
+                d_adopted=r.d_adopted,
+                d_lead=r.d_lead,
+                d_instructions=r.d_instructions,
+                item_kind=r.kind,
+            )
+            for r in rows
+        ],
+        batch_size=2000,
+    )
+    add_to_rollups(version.scheme_id, rows)
+    if version.used_at is None:
+        SchemeVersion.objects.filter(pk=version.pk, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        version.used_at = timezone.now()
+
+
+def _sums(
+    rows: Iterable[_Row],
+) -> tuple[dict[tuple[int, int], list[Any]], dict[tuple[int, int, int], list[Any]]]:
+    units: dict[tuple[int, int], list[Any]] = {}
+    people: dict[tuple[int, int, int], list[Any]] = {}
+    for r in rows:
+        kinds = [int(r.kind == k) for k in KIND_FIELDS]
+        figures = [
+            r.entry.points,
+            r.d_submitted,
+            r.d_adopted,
+            r.d_lead,
+            r.d_instructions,
+            *kinds,
+            1,
+        ]
+        target: list[Any] | None
+        if r.person_id is None:
+            target = units.setdefault((r.unit_id, r.month), [Decimal(0), 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        else:
+            target = people.setdefault(
+                (r.person_id, r.unit_id, r.month), [Decimal(0), 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            )
+        for i, value in enumerate(figures):
+            target[i] += value
+    return units, people
+
+
+FIGURES = (
+    "points",
+    "submitted",
+    "adopted",
+    "lead_items",
+    "instructions",
+    *KIND_FIELDS.values(),
+    "entries",
+)
+
+
+def add_to_rollups(scheme_id: int, rows: Iterable[_Row]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE adding the figures (SQLite ≥ 3.24 and PostgreSQL)."""
+    units, people = _sums(rows)
+    cols = ", ".join(FIGURES)
+    adds = ", ".join(f"{f} = {{t}}.{f} + excluded.{f}" for f in FIGURES)
+    marks = ", ".join(["%s"] * len(FIGURES))
+    with connection.cursor() as cursor:
+        if units:
+            table = UnitMonth._meta.db_table
+            cursor.executemany(
+                f"INSERT INTO {table} (scheme_id, unit_id, month, {cols}) "
+                f"VALUES (%s, %s, %s, {marks}) "
+                f"ON CONFLICT (scheme_id, unit_id, month) DO UPDATE SET {adds.format(t=table)}",
+                [
+                    (scheme_id, unit_id, month, *figures)
+                    for (unit_id, month), figures in units.items()
+                ],
+            )
+        if people:
+            table = PersonMonth._meta.db_table
+            cursor.executemany(
+                f"INSERT INTO {table} (scheme_id, person_id, unit_id, month, {cols}) "
+                f"VALUES (%s, %s, %s, %s, {marks}) "
+                f"ON CONFLICT (scheme_id, person_id, unit_id, month) "
+                f"DO UPDATE SET {adds.format(t=table)}",
+                [
+                    (scheme_id, person_id, unit_id, month, *figures)
+                    for (person_id, unit_id, month), figures in people.items()
+                ],
+            )
+
+
+def _unit_ids(codes: Iterable[str]) -> dict[str, int]:
+    wanted = set(codes)
+    return dict(Unit.objects.filter(code__in=wanted).values_list("code", "id")) if wanted else {}
+
+
+def _credited_so_far(version: SchemeVersion, item_id: int) -> Credited:
+    credited: Credited = {}
+    rows = (
+        LedgerEntry.objects.filter(item_id=item_id, scheme_id=version.scheme_id, version=version)
+        .order_by("at", "id")
+        .values_list("event_key", "unit_id", "person_id", "category", "lead", "points", "ref")
+    )
+    for key, unit_id, person_id, category, lead, points, ref in rows:
+        if points > 0 and category in ("adopt", "instruct"):
+            credited[(ref or key, unit_id, person_id)] = (category, lead, points)
+        elif points < 0 and ref:
+            credited.pop((ref, unit_id, person_id), None)
+    return credited
+
+
+def _window_seed(
+    version: SchemeVersion,
+    scheme: engine.Scheme,
+    item_id: int,
+    units: Iterable[int],
+    at: dt.datetime,
+) -> dict[tuple[str, str], Decimal]:
+    """Net points already credited in the cap window of `at` by other items (month windows read
+    the rollup; other windows sum the ledger)."""
+    tz = local_tz()
+    window = engine.period_containing(scheme.period_cap_per, at.astimezone(tz))
+    unit_ids = list(units)
+    codes = dict(Unit.objects.filter(pk__in=unit_ids).values_list("id", "code"))
+    totals = (
+        LedgerEntry.objects.filter(
+            scheme_id=version.scheme_id,
+            unit_id__in=unit_ids,
+            person__isnull=True,
+            at__gte=window.start,
+            at__lt=window.end,
+        )
+        .exclude(item_id=item_id)
+        .exclude(category="quota")
+        .values_list("unit_id")
+        .annotate(total=Sum("points"))
+    )
+    return {(codes[unit_id], window.key): total for unit_id, total in totals}
+
+
+def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path: str) -> int:
+    """Append the ledger entries caused by one event under every scheme version in force for
+    the item's unit; returns how many lines were written. Idempotent per (version, event)."""
+    versions = versions_in_force(at, unit_path)
+    if not versions or item_id is None:
+        return 0
+    facts = load_facts(Q(pk=item_id), until=at + dt.timedelta(microseconds=1))
+    tz = local_tz()
+    written = 0
+    for version in versions:
+        if LedgerEntry.objects.filter(version=version, event_key=event_key).exists():
+            continue
+        scheme = scheme_of(version)
+        owner_path = version.scheme.unit.path
+        seed = None
+        if scheme.period_cap is not None:
+            units = _unit_ids(
+                {f.origin_unit for f in facts}
+                | {s.forwarded_by for f in facts for s in f.sources if s.forwarded_by}
+            )
+            seed = _window_seed(version, scheme, item_id, units.values(), at)
+        seeded: dict[str, Any] = {"window_seed": seed} if seed else {}
+        entries = [
+            e for e in engine.score(scheme, facts, ALL_TIME, **seeded) if e.event_id == event_key
+        ]
+        written += append(version, entries, owner_path, _credited_so_far(version, item_id), tz)
+    return written
+
+
+def append(
+    version: SchemeVersion,
+    entries: Sequence[engine.Entry],
+    owner_path: str,
+    credited: Credited,
+    tz: dt.tzinfo,
+    item_kinds: dict[int, str] | None = None,
+) -> int:
+    """Turn engine entries into ledger rows (dropping units outside the scheme owner's subtree)."""
+    if not entries:
+        return 0
+    paths = dict(
+        Unit.objects.filter(code__in={e.unit for e in entries}).values_list("code", "path")
+    )
+    ids = _unit_ids(paths)
+    kinds = item_kinds
+    if kinds is None:
+        kinds = dict(
+            Submission.objects.filter(pk__in={e.item_id for e in entries if e.item_id}).values_list(
+                "id", "kind"
+            )
+        )
+    rows = []
+    for e in entries:
+        path = paths.get(e.unit)
+        if path is None or not path.startswith(owner_path):
+            continue
+        row = _Row(e, ids[e.unit], int(e.person) if e.person else None, month_of(e.at, tz))
+        counters(row, credited, (kinds.get(e.item_id) if e.item_id else "") or "dynamic")
+        rows.append(row)
+    write(version, rows)
+    return len(rows)
+
+
+def on_event(source: str, event: Any) -> None:
+    """The listener registered with baosong.lib.hooks (see ScoringConfig.ready)."""
+    if source == "submissions":
+        if event.action != SubmissionAction.SUBMIT:
+            return
+        item = event.submission
+        record_event(f"s{event.pk}", item.pk, event.at, item.unit.path)
+    elif source == "publications":
+        if event.action not in SCORED_PUBLICATION_ACTIONS or event.submission_id is None:
+            return
+        item = event.submission
+        record_event(f"p{event.pk}", item.pk, event.at, item.unit.path)
+    elif source == "assessment" and event.submission_id is not None:
+        item = event.submission
+        record_event(f"c{event.pk}", item.pk, event.at, item.unit.path)
+
+
+def record_unit_decision(event: AssessmentEvent, version: SchemeVersion) -> int:
+    """A deduction without an item is scored under the deciding unit's scheme version only."""
+    fact = engine.Fact(
+        kind=engine.DEDUCT,
+        event_id=f"c{event.pk}",
+        at=event.at,
+        origin_unit=event.target.code,
+        points=event.points,
+        note=event.reason,
+    )
+    entries = engine.score(scheme_of(version), [fact], ALL_TIME)
+    return append(version, entries, version.scheme.unit.path, {}, local_tz())
+
+
+__all__ = [
+    "ALL_TIME",
+    "Decision",
+    "Scheme",
+    "append",
+    "load_facts",
+    "on_event",
+    "record_event",
+    "versions_in_force",
+]

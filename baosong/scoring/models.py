@@ -1,0 +1,309 @@
+"""Scoring schemes, the score ledger and its monthly rollups, assessing decisions and circulars.
+
+Ledger entries are derived from the event rows of submissions and publications (and the
+assessing decisions recorded here) by `ledger.py` with the pure `engine.py`; they are never edited.
+`UnitMonth` and `PersonMonth` hold the same numbers summed per month, written in the same
+transaction as the entries, so rankings read a few thousand rows instead of millions.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from baosong.orgs.models import Unit
+from baosong.submissions.models import Submission
+
+
+class Scheme(models.Model):
+    """A scoring scheme (计分办法) owned by the unit that runs the assessment; its rules live in
+    versions, each effective over a date range."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="scoring_schemes")
+    name = models.CharField(_("名称"), max_length=120)
+    tie_break = models.CharField(
+        _("排名依据"), max_length=80, default="points,adopted", help_text=_("逗号分隔")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["unit__path", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    ADOPTED = "adopted", _("已启用")
+
+
+class SchemeVersion(models.Model):
+    """One version of a scheme's rules as engine data. A draft may be edited and tried (what-if);
+    an adopted version is effective from `effective_from` (to `effective_to`, or open) and is frozen
+    once it has produced a ledger entry (`used_at`); changes then make a new version."""
+
+    scheme = models.ForeignKey(Scheme, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=VersionStatus.choices)
+    data = models.JSONField()
+    effective_from = models.DateField(_("生效日期"), null=True, blank=True)
+    effective_to = models.DateField(_("截止日期"), null=True, blank=True)
+    note = models.CharField(_("修订说明"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    adopted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    adopted_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["scheme", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "number"], name="scheme_version_unique"),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_from__isnull=True)
+                | Q(effective_to__gte=models.F("effective_from")),
+                name="scheme_version_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scheme} v{self.number}"
+
+    @property
+    def code(self) -> str:
+        """The version name the engine writes on every entry."""
+        return f"{self.scheme_id}.{self.number}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.used_at is not None
+
+
+class LedgerEntry(models.Model):
+    """One line of the score ledger (append-only): points for a unit, or for one author within it
+    (`person`), caused by an event (`event_key`: s<id> submissions, p<id> publications, c<id>
+    assessing decisions, quota:… for quota windows). `ref` names the event whose credit this
+    entry reverses. The d_* counters are what the line adds to the ranking's item counts."""
+
+    scheme = models.ForeignKey(Scheme, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(SchemeVersion, on_delete=models.PROTECT, related_name="entries")
+    event_key = models.CharField(max_length=80)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    item = models.ForeignKey(
+        Submission, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    points = models.DecimalField(max_digits=12, decimal_places=2)
+    category = models.CharField(max_length=12)
+    rule = models.CharField(max_length=400)
+    ref = models.CharField(max_length=80, blank=True)
+    lead = models.BooleanField(default=False)
+    at = models.DateTimeField()
+    month = models.PositiveIntegerField()  # yyyymm in the scheme's time zone
+    d_submitted = models.SmallIntegerField(default=0)
+    d_adopted = models.SmallIntegerField(default=0)
+    d_lead = models.SmallIntegerField(default=0)
+    d_instructions = models.SmallIntegerField(default=0)
+    item_kind = models.CharField(max_length=12, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["scheme", "unit", "at"], name="ledger_scheme_unit_at"),
+            models.Index(fields=["scheme", "person", "at"], name="ledger_scheme_person_at"),
+            models.Index(fields=["version", "event_key"], name="ledger_version_event"),
+            models.Index(fields=["item", "scheme"], name="ledger_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_key} {self.unit_id} {self.points}"
+
+
+class MonthFigures(models.Model):
+    """Sums of ledger entries for one month; kept in step with the ledger in the same transaction."""
+
+    scheme = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    month = models.PositiveIntegerField()
+    points = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    submitted = models.IntegerField(default=0)
+    adopted = models.IntegerField(default=0)
+    lead_items = models.IntegerField(default=0)
+    instructions = models.IntegerField(default=0)
+    k_dynamic = models.IntegerField(default=0)
+    k_experience = models.IntegerField(default=0)
+    k_problem = models.IntegerField(default=0)
+    k_analysis = models.IntegerField(default=0)
+    entries = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class UnitMonth(MonthFigures):
+    """Per unit and month: the unit's own entries (person entries are not counted here)."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "unit", "month"], name="unit_month_unique")
+        ]
+        indexes = [models.Index(fields=["scheme", "month"], name="unit_month_scheme_month")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.month}"
+
+
+class PersonMonth(MonthFigures):
+    """Per author, unit and month: the authors' share entries."""
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scheme", "person", "unit", "month"], name="person_month_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["scheme", "month"], name="person_month_scheme_month")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.month}"
+
+
+class Decision(models.TextChoices):
+    DEDUCT = "deduct", _("扣分")
+    CONFIRMED_COPY = "confirmed_copy", _("认定抄袭")
+    FALSIFIED = "falsified", _("认定虚假")
+
+
+class AssessmentEvent(models.Model):
+    """An assessing unit's decision (append-only): a deduction, or an item confirmed as copied or
+    falsified. The ledger turns it into reversals and penalties under that unit's schemes."""
+
+    action = models.CharField(max_length=16, choices=Decision.choices)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")  # assessing unit
+    target = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    submission = models.ForeignKey(
+        Submission, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    points = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_id}"
+
+
+class Grain(models.TextChoices):
+    MONTH = "month", _("月度")
+    QUARTER = "quarter", _("季度")
+    YEAR = "year", _("年度")
+    CUSTOM = "custom", _("自定义")
+
+
+class Circular(models.Model):
+    """An archived circular (通报): the generated .docx and .xlsx exactly as handed out, with the
+    scheme versions that produced the numbers."""
+
+    scheme = models.ForeignKey(Scheme, on_delete=models.PROTECT, related_name="circulars")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")  # ranked children of
+    grain = models.CharField(max_length=10, choices=Grain.choices)
+    period_key = models.CharField(max_length=40)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    title = models.CharField(max_length=200)
+    versions = models.CharField(max_length=200)  # version codes used, e.g. "3.1,3.2"
+    summary = models.JSONField(default=dict)
+    docx = models.BinaryField()
+    xlsx = models.BinaryField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class QuotaSettlement(models.Model):
+    """A closed quota window judged for one unit (its deduction, if any, is a ledger entry)."""
+
+    version = models.ForeignKey(SchemeVersion, on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    quota = models.CharField(max_length=80)
+    window = models.CharField(max_length=20)
+    met = models.BooleanField()
+    submitted = models.IntegerField(default=0)
+    reason = models.CharField(max_length=300)
+    deduction = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    settled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "unit", "quota", "window"], name="quota_settled_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.window} {self.quota}"
+
+
+class HistoryImport(models.Model):
+    """One imported workbook of earlier adoption records (往年采用记录)."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(max_length=255)
+    rows = models.PositiveIntegerField(default=0)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class HistoricAdoption(models.Model):
+    """An adoption recorded before Baosong, imported from a workbook; scored like an adoption of
+    an item whose origin is `lead_unit` (主报) and, for combined pieces, `other_units`."""
+
+    batch = models.ForeignKey(HistoryImport, on_delete=models.PROTECT, related_name="records")
+    issue_label = models.CharField(_("期号"), max_length=60, blank=True)
+    title = models.CharField(_("标题"), max_length=200)
+    level = models.CharField(_("级别"), max_length=16)
+    publication_kind = models.CharField(_("载体"), max_length=10)
+    adopted_on = models.DateField(_("采用时间"))
+    lead_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    adopting_unit = models.CharField(_("采用单位"), max_length=120)
+    other_units = models.ManyToManyField(Unit, blank=True, related_name="+")
+    note = models.CharField(_("备注"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["adopted_on", "id"]
+
+    def __str__(self) -> str:
+        return self.title

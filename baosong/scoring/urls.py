@@ -1,0 +1,9 @@
+"""Each views module of this app declares its own urlpatterns; they are joined here."""
+
+from baosong.scoring import views_history, views_rankings, views_schemes
+
+urlpatterns = [
+    *views_schemes.urlpatterns,
+    *views_rankings.urlpatterns,
+    *views_history.urlpatterns,
+]

@@ -1,0 +1,575 @@
+"""Every change to schemes, assessing decisions, quota settlements, recomputes and circulars."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from baosong.audit.record import record
+from baosong.orgs.models import Unit, User
+from baosong.scoring import access, engine, ledger
+from baosong.scoring.models import (
+    AssessmentEvent,
+    Circular,
+    Decision,
+    LedgerEntry,
+    QuotaSettlement,
+    Scheme,
+    SchemeVersion,
+    UnitMonth,
+    VersionStatus,
+)
+from baosong.submissions.models import Submission
+
+
+def _audit(action: str, by: User, ip: str | None, obj: Any, unit: Unit, after: Any = None) -> None:
+    record(
+        f"scoring.{action}",
+        actor=by,
+        role=f"manager@{unit.code}",
+        ip=ip,
+        obj=obj,
+        unit_path=unit.path,
+        after=after,
+    )
+
+
+def _manage(by: User, scheme: Scheme) -> None:
+    if not access.can_manage_scheme(by, scheme):
+        raise PermissionDenied(gettext("只有本单位的编辑或单位管理员可以管理计分办法。"))
+
+
+def _checked_data(data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        scheme = engine.scheme_from_data({**data, "version": data.get("version") or "draft"})
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        raise ValidationError(gettext("计分办法的内容不完整或格式不对。")) from exc
+    errors = engine.validate(scheme)
+    if errors:
+        raise ValidationError(errors)
+    return engine.scheme_as_data(scheme)
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemes and versions
+
+
+@transaction.atomic
+def create_scheme(
+    *,
+    by: User,
+    unit: Unit,
+    name: str,
+    data: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> Scheme:
+    """A new scheme owned by `unit`, with a first draft version (the demo rules unless given)."""
+    if not access.can_create_scheme(by, unit):
+        raise PermissionDenied(gettext("只有本单位的编辑或单位管理员可以制定计分办法。"))
+    if not name.strip():
+        raise ValidationError({"name": gettext("请填写计分办法名称。")})
+    rules = _checked_data(data or engine.scheme_as_data(engine.CITY_HIGHEST))
+    scheme = Scheme.objects.create(unit=unit, name=name.strip()[:120], created_by=by)
+    version = SchemeVersion.objects.create(
+        scheme=scheme, number=1, status=VersionStatus.DRAFT, data=rules, created_by=by
+    )
+    _audit("scheme_create", by, ip, scheme, unit, {"version": version.number})
+    return scheme
+
+
+@transaction.atomic
+def save_draft(
+    *,
+    by: User,
+    version: SchemeVersion,
+    data: dict[str, Any],
+    note: str = "",
+    ip: str | None = None,
+) -> SchemeVersion:
+    """Change the rules of a draft version; adopted versions never change."""
+    version = (
+        SchemeVersion.objects.select_for_update().select_related("scheme__unit").get(pk=version.pk)
+    )
+    _manage(by, version.scheme)
+    if version.status != VersionStatus.DRAFT:
+        raise ValidationError(gettext("已启用的版本不能修改，请新建版本。"))
+    version.data = _checked_data(data)
+    version.note = note.strip()[:300]
+    version.save(update_fields=["data", "note"])
+    _audit("draft_save", by, ip, version, version.scheme.unit, {"note": version.note})
+    return version
+
+
+@transaction.atomic
+def new_version(
+    *, by: User, scheme: Scheme, base: SchemeVersion | None = None, ip: str | None = None
+) -> SchemeVersion:
+    """A new draft copied from `base` (default: the newest version). One draft at a time."""
+    scheme = Scheme.objects.select_for_update().select_related("unit").get(pk=scheme.pk)
+    _manage(by, scheme)
+    draft = scheme.versions.filter(status=VersionStatus.DRAFT).first()
+    if draft is not None:
+        return draft
+    base = base or scheme.versions.order_by("-number").first()
+    number = (scheme.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = SchemeVersion.objects.create(
+        scheme=scheme,
+        number=number,
+        status=VersionStatus.DRAFT,
+        data=base.data if base else engine.scheme_as_data(engine.CITY_HIGHEST),
+        created_by=by,
+    )
+    _audit("version_new", by, ip, version, scheme.unit, {"number": number})
+    return version
+
+
+@transaction.atomic
+def adopt_version(
+    *, by: User, version: SchemeVersion, effective_from: dt.date, ip: str | None = None
+) -> SchemeVersion:
+    """Put a draft in force from a day on. The day may not lie before any entry already scored
+    under the scheme (earlier periods never change); the version before it ends the day before.
+    Events already recorded from that day on are scored at once."""
+    version = (
+        SchemeVersion.objects.select_for_update().select_related("scheme__unit").get(pk=version.pk)
+    )
+    scheme = version.scheme
+    _manage(by, scheme)
+    if version.status != VersionStatus.DRAFT:
+        raise ValidationError(gettext("该版本已启用。"))
+    _checked_data(version.data)
+    last = LedgerEntry.objects.filter(scheme=scheme).aggregate(at=Max("at"))["at"]
+    if last is not None:
+        last_day = last.astimezone(ledger.local_tz()).date()
+        if effective_from <= last_day:
+            raise ValidationError(
+                {
+                    "effective_from": gettext(
+                        "生效日期须晚于已计分的最后一天（%(day)s），以免改变已有期间的得分。"
+                    )
+                    % {"day": last_day.isoformat()}
+                }
+            )
+    for earlier in scheme.versions.select_for_update().filter(status=VersionStatus.ADOPTED):
+        if earlier.effective_from and earlier.effective_from >= effective_from:
+            raise ValidationError({"effective_from": gettext("生效日期须晚于上一版本的生效日期。")})
+        if earlier.effective_to is None or earlier.effective_to >= effective_from:
+            earlier.effective_to = effective_from - dt.timedelta(days=1)
+            earlier.save(update_fields=["effective_to"])
+    version.status = VersionStatus.ADOPTED
+    version.effective_from = effective_from
+    version.adopted_by, version.adopted_at = by, timezone.now()
+    version.save(update_fields=["status", "effective_from", "adopted_by", "adopted_at"])
+    _audit("version_adopt", by, ip, version, scheme.unit, {"from": effective_from.isoformat()})
+    start = dt.datetime.combine(effective_from, dt.time(), ledger.local_tz())
+    if start < timezone.now():
+        recompute(version, start, timezone.now() + dt.timedelta(seconds=1))
+    return version
+
+
+# ---------------------------------------------------------------------------------------------
+# Assessing decisions
+
+
+@transaction.atomic
+def decide(
+    *,
+    by: User,
+    scheme: Scheme,
+    action: str,
+    target: Unit | None = None,
+    item: Submission | None = None,
+    points: Decimal | str | int = 0,
+    reason: str,
+    ip: str | None = None,
+) -> AssessmentEvent:
+    """Record a deduction (扣分) from a unit, or an item confirmed as copied (认定抄袭) or falsified
+    (认定虚假): its points are reversed and the scheme's penalty taken, never edited away."""
+    scheme = Scheme.objects.select_related("unit").get(pk=scheme.pk)
+    if action not in Decision.values:
+        raise ValidationError(gettext("未知的认定类型。"))
+    if not reason.strip():
+        raise ValidationError({"reason": gettext("请写明理由。")})
+    if action == Decision.DEDUCT:
+        if target is None:
+            raise ValidationError({"target": gettext("请选择被扣分的单位。")})
+        try:
+            amount = engine.q2(Decimal(str(points)))
+        except InvalidOperation as exc:
+            raise ValidationError({"points": gettext("扣分应为数字。")}) from exc
+        if amount <= 0 or amount > 1000:
+            raise ValidationError({"points": gettext("扣分应大于 0 且不超过 1000。")})
+    else:
+        if item is None:
+            raise ValidationError({"item": gettext("请选择被认定的稿件。")})
+        item = Submission.objects.select_for_update().select_related("unit").get(pk=item.pk)
+        target, amount = item.unit, Decimal(0)
+        if AssessmentEvent.objects.filter(
+            submission=item, action__in=[Decision.CONFIRMED_COPY, Decision.FALSIFIED]
+        ).exists():
+            raise ValidationError(gettext("该稿件已被认定过。"))
+    if not access.can_decide(by, scheme, target):
+        raise PermissionDenied(gettext("只能对本单位计分范围内的单位作出认定。"))
+    event = AssessmentEvent.objects.create(
+        action=action,
+        by=by,
+        ip=ip,
+        unit=scheme.unit,
+        target=target,
+        submission=item,
+        points=amount,
+        reason=reason.strip()[:300],
+    )
+    _audit(
+        f"decide_{action}",
+        by,
+        ip,
+        event,
+        scheme.unit,
+        {"target": target.code, "item": item.pk if item else None, "points": str(amount)},
+    )
+    if item is not None:
+        ledger.on_event("assessment", event)
+    else:
+        version = _version_at(scheme, event.at)
+        if version is None:
+            raise ValidationError(gettext("该日期没有生效的计分办法版本。"))
+        ledger.record_unit_decision(event, version)
+    return event
+
+
+def _version_at(scheme: Scheme, at: dt.datetime) -> SchemeVersion | None:
+    day = at.astimezone(ledger.local_tz()).date()
+    return (
+        scheme.versions.select_related("scheme__unit")
+        .filter(status=VersionStatus.ADOPTED, effective_from__lte=day)
+        .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=day))
+        .first()
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Quotas
+
+
+@transaction.atomic
+def settle_quotas(
+    *, by: User | None, scheme: Scheme, period: engine.Period, ip: str | None = None
+) -> list[QuotaSettlement]:
+    """Judge every quota window that has closed inside the period for each child unit of the
+    scheme's owner, once: a missed window with a deduction becomes a ledger entry."""
+    scheme = Scheme.objects.select_related("unit").get(pk=scheme.pk)
+    if by is not None:
+        _manage(by, scheme)
+    now = timezone.now()
+    end = min(period.end, now)
+    children = {
+        u.path: u for u in Unit.objects.filter(parent=scheme.unit, is_active=True).order_by("path")
+    }
+    created: list[QuotaSettlement] = []
+    for version in scheme.versions.select_related("scheme__unit").filter(
+        status=VersionStatus.ADOPTED
+    ):
+        rules = ledger.scheme_of(version)
+        if not rules.quotas:
+            continue
+        vstart = dt.datetime.combine(version.effective_from, dt.time(), ledger.local_tz())  # type: ignore[arg-type]
+        vend = (
+            dt.datetime.combine(
+                version.effective_to + dt.timedelta(days=1), dt.time(), ledger.local_tz()
+            )
+            if version.effective_to
+            else end
+        )
+        start, stop = max(period.start, vstart), min(end, vend)
+        if start >= stop:
+            continue
+        facts = _first_submissions(scheme, children, start - dt.timedelta(days=370), stop)
+        window = engine.Period(period.key, start, stop, period.grain)
+        done = set(
+            QuotaSettlement.objects.filter(version=version).values_list(
+                "unit_id", "quota", "window"
+            )
+        )
+        rows: list[engine.Entry] = []
+        for status in engine.quota_status(
+            rules, facts, window, [u.code for u in children.values()]
+        ):
+            unit = next(u for u in children.values() if u.code == status.unit)
+            if not status.closed or (unit.pk, status.quota, status.window) in done:
+                continue
+            if status.start < vstart:
+                continue  # the window began under an earlier version
+            created.append(
+                QuotaSettlement.objects.create(
+                    version=version,
+                    unit=unit,
+                    quota=status.quota,
+                    window=status.window,
+                    met=status.met,
+                    submitted=status.submitted,
+                    reason=status.reason[:300],
+                    deduction=status.deduction,
+                )
+            )
+            if status.deduction:
+                rows.append(
+                    engine.Entry(
+                        event_id=f"quota:{status.window}:{status.quota}:{status.unit}"[:80],
+                        unit=status.unit,
+                        person="",
+                        points=-status.deduction,
+                        rule=f"{status.reason}，扣 {engine.fmt(status.deduction)} 分",
+                        item_id=None,
+                        period=status.window,
+                        at=status.end - dt.timedelta(microseconds=1),
+                        category="quota",
+                        scheme=version.code,
+                    )
+                )
+        ledger.append(version, rows, scheme.unit.path, {}, ledger.local_tz(), item_kinds={})
+    if by is not None and created:
+        _audit(
+            "quota_settle", by, ip, scheme, scheme.unit, {"period": period.key, "n": len(created)}
+        )
+    return created
+
+
+def _first_submissions(
+    scheme: Scheme, children: dict[str, Unit], since: dt.datetime, until: dt.datetime
+) -> list[engine.Fact]:
+    """Submit facts per child unit (each child counts its whole subtree), from the ledger."""
+    facts = []
+    rows = LedgerEntry.objects.filter(
+        scheme=scheme,
+        category="submit",
+        person__isnull=True,
+        d_submitted__gt=0,
+        at__gte=since,
+        at__lt=until,
+    ).values_list("event_key", "at", "unit__path", "item_id", "item_kind")
+    for key, at, path, item_id, kind in rows:
+        child = next((u for p, u in children.items() if path.startswith(p)), None)
+        if child is None:
+            continue
+        facts.append(
+            engine.Fact(
+                kind=engine.SUBMIT,
+                event_id=key,
+                at=at,
+                item_id=item_id,
+                item_kind=kind or "dynamic",
+                origin_unit=child.code,
+            )
+        )
+    return facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Recompute
+
+
+def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
+    """Replay every event of [start, end) under `version` and make the ledger agree: cells
+    (unit × month) whose sums already agree are left alone; in the others each difference is put
+    right by a reversal of what was recorded plus the recomputed entry. Idempotent."""
+    tz = ledger.local_tz()
+    scheme = version.scheme
+    owner = scheme.unit.path
+    vstart = dt.datetime.combine(version.effective_from, dt.time(), tz)  # type: ignore[arg-type]
+    start = max(start, vstart)
+    if version.effective_to is not None:
+        end = min(
+            end, dt.datetime.combine(version.effective_to + dt.timedelta(days=1), dt.time(), tz)
+        )
+    stats = {"facts": 0, "entries": 0, "cells": 0, "corrected": 0}
+    if start >= end:
+        return stats
+    touched = _items_with_events(start, end) & Q(unit__path__startswith=owner)
+    facts = ledger.load_facts(touched, until=end)
+    stats["facts"] = len(facts)
+    rules = ledger.scheme_of(version)
+    period = engine.Period("recompute", start, end)
+    entries = [e for e in engine.score(rules, facts, period) if e.category != "quota"]
+    paths = dict(Unit.objects.filter(path__startswith=owner).values_list("code", "id"))
+    computed: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    for e in entries:
+        unit_id = paths.get(e.unit)
+        if unit_id is not None and not e.person:
+            computed[(unit_id, ledger.month_of(e.at, tz))] += e.points
+    stats["entries"] = len(entries)
+    first, last = (
+        ledger.month_of(start, tz),
+        ledger.month_of(end - dt.timedelta(microseconds=1), tz),
+    )
+    stored: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    for unit_id, month, points in UnitMonth.objects.filter(
+        scheme=scheme, month__gte=first, month__lte=last
+    ).values_list("unit_id", "month", "points"):
+        stored[(unit_id, month)] = points
+    quota = (
+        LedgerEntry.objects.filter(
+            scheme=scheme, category="quota", at__gte=start, at__lt=end, person__isnull=True
+        )
+        .values_list("unit_id", "month")
+        .annotate(total=Sum("points"))
+    )
+    for unit_id, month, total in quota:
+        stored[(unit_id, month)] -= total
+    # Only cells wholly inside [start, end) can be compared with the monthly rollup.
+    bad = {
+        cell
+        for cell in set(computed) | {c for c, v in stored.items() if v}
+        if computed.get(cell, Decimal(0)) != stored.get(cell, Decimal(0))
+    }
+    stats["cells"] = len(set(computed) | set(stored))
+    if bad:
+        with transaction.atomic():
+            stats["corrected"] = _correct(version, entries, bad, start, end, paths)
+    return stats
+
+
+def _items_with_events(start: dt.datetime, end: dt.datetime) -> Q:
+    from baosong.publications.models import Event as PublicationEvent
+    from baosong.submissions.models import Event as SubmissionEvent
+
+    return (
+        Q(
+            pk__in=SubmissionEvent.objects.filter(
+                at__gte=start, at__lt=end, action="submit"
+            ).values("submission_id")
+        )
+        | Q(
+            pk__in=PublicationEvent.objects.filter(
+                at__gte=start, at__lt=end, action__in=ledger.SCORED_PUBLICATION_ACTIONS
+            ).values("submission_id")
+        )
+        | Q(
+            pk__in=AssessmentEvent.objects.filter(
+                at__gte=start, at__lt=end, submission__isnull=False
+            ).values("submission_id")
+        )
+    )
+
+
+def _correct(
+    version: SchemeVersion,
+    entries: list[engine.Entry],
+    bad: set[tuple[int, int]],
+    start: dt.datetime,
+    end: dt.datetime,
+    unit_ids: dict[str, int],
+) -> int:
+    """Within the cells that disagree, compare line groups (event, unit, person, category, ref):
+    reverse what was recorded and append what the replay gives."""
+    tz = ledger.local_tz()
+    bad_units = {u for u, _ in bad}
+    Key = tuple[str, int, int | None, str, str]
+    recorded: dict[Key, Decimal] = defaultdict(Decimal)
+    for event_key, unit_pk, person_id, category, ref, points, at in (
+        LedgerEntry.objects.filter(
+            version=version, unit_id__in=bad_units, at__gte=start, at__lt=end
+        )
+        .exclude(category="quota")
+        .values_list("event_key", "unit_id", "person_id", "category", "ref", "points", "at")
+    ):
+        if (unit_pk, ledger.month_of(at, tz)) in bad:
+            recorded[(event_key, unit_pk, person_id, category, ref)] += points
+    wanted: dict[Key, Decimal] = defaultdict(Decimal)
+    by_key: dict[Key, engine.Entry] = {}
+    for e in entries:
+        unit_id = unit_ids.get(e.unit)
+        if unit_id is None or (unit_id, ledger.month_of(e.at, tz)) not in bad:
+            continue
+        wanted_key: Key = (
+            e.event_id,
+            unit_id,
+            int(e.person) if e.person else None,
+            e.category,
+            e.ref,
+        )
+        wanted[wanted_key] += e.points
+        by_key.setdefault(wanted_key, e)
+    out: list[engine.Entry] = []
+    codes = {v: k for k, v in unit_ids.items()}
+    for key in sorted(set(recorded) | set(wanted), key=str):
+        have, want = recorded.get(key, Decimal(0)), wanted.get(key, Decimal(0))
+        if have == want:
+            continue
+        base = by_key.get(key)
+        at = base.at if base else end - dt.timedelta(microseconds=1)
+        if have:
+            out.append(
+                engine.Entry(
+                    event_id=key[0],
+                    unit=codes[key[1]],
+                    person=str(key[2]) if key[2] else "",
+                    points=-have,
+                    rule="重算更正：冲减原记录",
+                    item_id=base.item_id if base else None,
+                    period="recompute",
+                    at=at,
+                    category=key[3],
+                    scheme=version.code,
+                    ref=key[0],
+                )
+            )
+        if want and base is not None:
+            out.append(base._replace(points=want, rule=f"重算：{base.rule}"))
+    ledger.append(version, out, version.scheme.unit.path, {}, tz)
+    return len(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Circulars
+
+
+@transaction.atomic
+def generate_circular(
+    *,
+    by: User,
+    scheme: Scheme,
+    parent: Unit,
+    grain: str,
+    period: engine.Period,
+    ip: str | None = None,
+) -> Circular:
+    """Settle the period's quotas, rank the child units and archive the circular (.docx, .xlsx)
+    with the scheme versions used."""
+    from baosong.scoring import exports, rankings
+
+    scheme = Scheme.objects.select_related("unit").get(pk=scheme.pk)
+    _manage(by, scheme)
+    if not parent.path.startswith(scheme.unit.path):
+        raise PermissionDenied(gettext("只能对本计分办法范围内的单位发通报。"))
+    if period.start >= timezone.now():
+        raise ValidationError(gettext("该期间尚未开始。"))
+    settle_quotas(by=None, scheme=scheme, period=period)
+    ranking = rankings.unit_ranking(scheme, parent, period)
+    versions = rankings.versions_used(scheme, period)
+    title = exports.circular_title(scheme, parent, grain, period)
+    summary = exports.circular_summary(ranking)
+    circular = Circular.objects.create(
+        scheme=scheme,
+        unit=parent,
+        grain=grain,
+        period_key=period.key,
+        period_start=period.start,
+        period_end=period.end,
+        title=title,
+        versions=",".join(v.code for v in versions),
+        summary=summary,
+        docx=exports.circular_docx(scheme, parent, grain, period, ranking, summary, versions),
+        xlsx=exports.ranking_xlsx(scheme, parent, period, ranking, versions),
+        created_by=by,
+    )
+    _audit("circular", by, ip, circular, scheme.unit, {"period": period.key})
+    return circular

@@ -1,0 +1,309 @@
+"""The score ledger in the database: entries appear with the events that cause them, the monthly
+rollup always equals the raw sum, recompute is idempotent, and corrections are reversals."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
+from django.db.models import Sum
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from baosong.orgs.models import Role
+from baosong.publications import workflow as pubs
+from baosong.publications.models import AdoptionForm, LeaderLevel, PublicationKind
+from baosong.publications.workflow import InstructionInput, SourceInput
+from baosong.scoring import engine, ledger, rankings, workflow
+from baosong.scoring.models import (
+    Decision,
+    LedgerEntry,
+    PersonMonth,
+    Scheme,
+    SchemeVersion,
+    UnitMonth,
+)
+from conftest import make_person
+from tests.test_publication_scenarios import submitted
+
+D = Decimal
+
+
+@pytest.fixture
+def city_scheme(world: Any) -> Scheme:
+    """临江市 scores its counties with the demo 'highest level only' rules from 2026-01-01."""
+    scheme = workflow.create_scheme(
+        by=world.editor_city,
+        unit=world.city_a,
+        name="临江市信息工作计分办法",
+        data=engine.scheme_as_data(engine.CITY_HIGHEST),
+    )
+    workflow.adopt_version(
+        by=world.editor_city, version=scheme.versions.get(), effective_from=dt.date(2026, 1, 1)
+    )
+    return scheme
+
+
+def unit_points(scheme: Scheme, code: str) -> Decimal:
+    total = LedgerEntry.objects.filter(
+        scheme=scheme, unit__code=code, person__isnull=True
+    ).aggregate(t=Sum("points"))["t"]
+    return total or D(0)
+
+
+def assert_rollup_equals_ledger(scheme: Scheme) -> None:
+    raw = {
+        (r["unit_id"], r["month"]): r
+        for r in LedgerEntry.objects.filter(scheme=scheme, person__isnull=True)
+        .values("unit_id", "month")
+        .annotate(p=Sum("points"), s=Sum("d_submitted"), a=Sum("d_adopted"), lead=Sum("d_lead"))
+    }
+    rolled = {(r.unit_id, r.month): r for r in UnitMonth.objects.filter(scheme=scheme)}
+    assert set(raw) == set(rolled)
+    for cell, r in raw.items():
+        m = rolled[cell]
+        assert (m.points, m.submitted, m.adopted, m.lead_items) == (
+            r["p"],
+            r["s"],
+            r["a"],
+            r["lead"],
+        )
+    people = LedgerEntry.objects.filter(scheme=scheme, person__isnull=False).aggregate(
+        t=Sum("points")
+    )["t"] or D(0)
+    assert people == (
+        PersonMonth.objects.filter(scheme=scheme).aggregate(t=Sum("points"))["t"] or D(0)
+    )
+
+
+def test_submitting_and_a_lead_adoption_by_the_city_are_scored_as_they_happen(
+    world: Any, city_scheme: Scheme
+) -> None:
+    item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "安平县党建")
+    # 报送信息 5 分 (the city is not a level with reach points)
+    assert unit_points(city_scheme, "CA1") == D("5.00")
+    journal = pubs.create_publication(
+        by=world.editor_city, unit=world.city_a, name="临江组工信息", kind=PublicationKind.JOURNAL
+    )
+    pubs.adopt(
+        by=world.editor_city,
+        sources=[SourceInput(item)],
+        publication=journal,
+        form=AdoptionForm.WHOLE,
+        title=item.title,
+        is_lead=True,
+        published_url="",
+    )
+    # 市级采用 10 × 信息刊物 1 × 全文 1 × 头条 1.5 = 15; total 5 + 15 = 20
+    assert unit_points(city_scheme, "CA1") == D("20.00")
+    # The only author holds 100%: the person entries add up to the unit's.
+    person_total = LedgerEntry.objects.filter(
+        scheme=city_scheme, person=world.officer_county_a
+    ).aggregate(t=Sum("points"))["t"]
+    assert person_total == D("20.00")
+    version = city_scheme.versions.get()
+    assert version.used_at is not None
+    assert_rollup_equals_ledger(city_scheme)
+
+    ranking = rankings.unit_ranking(city_scheme, world.city_a, rankings.current_period("year"))
+    top = ranking[0]
+    assert top.unit == world.county_a and top.figures.points == D("20.00")
+    assert (top.figures.submitted, top.figures.adopted, top.figures.lead_items) == (1, 1, 1)
+
+
+def test_a_forwarded_item_adopted_by_the_province_with_an_instruction_supersedes_the_city(
+    world: Any, city_scheme: Scheme
+) -> None:
+    editor_province = make_person("editor_province", world.province, Role.EDITOR)
+    item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "人才回引")
+    journal = pubs.create_publication(
+        by=world.editor_city, unit=world.city_a, name="临江组工信息", kind=PublicationKind.JOURNAL
+    )
+    pubs.adopt(
+        by=world.editor_city,
+        sources=[SourceInput(item)],
+        publication=journal,
+        form=AdoptionForm.WHOLE,
+        title=item.title,
+    )
+    pubs.forward(by=world.editor_city, item=item, comment="建议省里采用")
+    special = pubs.create_publication(
+        by=editor_province, unit=world.province, name="组工专报", kind=PublicationKind.SPECIAL
+    )
+    adoption = pubs.adopt(
+        by=editor_province,
+        sources=[SourceInput(item)],
+        publication=special,
+        form=AdoptionForm.EXCERPT,
+        title="人才回引的安平做法",
+        body="<p>摘编</p>",
+    )
+    pubs.add_instruction(
+        by=editor_province,
+        adoption=adoption,
+        data=InstructionInput(
+            leader_name="王建华",
+            leader_position="省委常委、组织部部长",
+            level=LeaderLevel.PROVINCE,
+            text="经验很好。",
+            instructed_on=dt.date(2026, 11, 22),
+            is_principal=True,
+        ),
+    )
+    # 报送 5; 报送省级 (forwarded to the province) +5; 市级采用 10, then 只计最高级别:
+    # -10 and 省级专报摘编 40 × 1.5 × 0.6 = 36; 省级主要领导批示 +60.  5 + 5 + 36 + 60 = 106.
+    assert unit_points(city_scheme, "CA1") == D("106.00")
+    # 转报 credit goes to the forwarding city itself (inside its own scheme's subtree): 5.
+    assert unit_points(city_scheme, "CA") == D("5.00")
+    assert_rollup_equals_ledger(city_scheme)
+    row = rankings.unit_ranking(city_scheme, world.city_a, rankings.current_period("year"))[0]
+    # 只计最高级别: one adoption counted, one instruction.
+    assert (row.figures.adopted, row.figures.instructions) == (1, 1)
+
+
+def test_confirmed_copying_reverses_the_items_points_and_adds_the_penalty(
+    world: Any, city_scheme: Scheme
+) -> None:
+    item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "照搬稿件")
+    before = LedgerEntry.objects.count()
+    workflow.decide(
+        by=world.editor_city,
+        scheme=city_scheme,
+        action=Decision.CONFIRMED_COPY,
+        item=item,
+        reason="与外省信息雷同",
+    )
+    # 5 (报送) - 5 (冲减) - 20 (抄袭另扣) = -20; nothing was edited, only lines added.
+    assert unit_points(city_scheme, "CA1") == D("-20.00")
+    assert LedgerEntry.objects.count() > before
+    assert_rollup_equals_ledger(city_scheme)
+    with pytest.raises(ValidationError):
+        workflow.decide(
+            by=world.editor_city,
+            scheme=city_scheme,
+            action=Decision.CONFIRMED_COPY,
+            item=item,
+            reason="again",
+        )
+
+
+def test_a_county_officer_cannot_record_deductions(world: Any, city_scheme: Scheme) -> None:
+    with pytest.raises(PermissionDenied):
+        workflow.decide(
+            by=world.officer_county_a,
+            scheme=city_scheme,
+            action=Decision.DEDUCT,
+            target=world.county_a,
+            points=5,
+            reason="迟报",
+        )
+
+
+def test_the_ledger_refuses_edits_and_deletes(world: Any, city_scheme: Scheme) -> None:
+    submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "一条")
+    entry = LedgerEntry.objects.first()
+    assert entry is not None
+    with pytest.raises(DatabaseError), transaction.atomic():
+        LedgerEntry.objects.filter(pk=entry.pk).update(points=D("999"))
+    with pytest.raises(DatabaseError), transaction.atomic():
+        LedgerEntry.objects.filter(pk=entry.pk).delete()
+
+
+def test_an_adopted_version_is_frozen_and_a_new_one_starts_after_the_scored_days(
+    world: Any, city_scheme: Scheme
+) -> None:
+    submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "一条")
+    v1 = city_scheme.versions.get()
+    with pytest.raises(ValidationError):
+        workflow.save_draft(by=world.editor_city, version=v1, data=v1.data)
+    v2 = workflow.new_version(by=world.editor_city, scheme=city_scheme)
+    assert v2.number == 2 and v2.data == v1.data
+    with pytest.raises(ValidationError):
+        workflow.adopt_version(by=world.editor_city, version=v2, effective_from=dt.date(2026, 1, 2))
+    tomorrow = dt.datetime.now(tz=ledger.local_tz()).date() + dt.timedelta(days=2)
+    workflow.adopt_version(by=world.editor_city, version=v2, effective_from=tomorrow)
+    v1.refresh_from_db()
+    assert v1.effective_to == tomorrow - dt.timedelta(days=1)
+
+
+def test_recompute_is_idempotent_and_puts_a_wrong_line_right_with_a_reversal(
+    world: Any, city_scheme: Scheme
+) -> None:
+    for title in ("一", "二", "三"):
+        submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, title)
+    version = city_scheme.versions.get()
+    start = dt.datetime(2026, 1, 1, tzinfo=ledger.local_tz())
+    end = dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
+    assert workflow.recompute(version, start, end)["corrected"] == 0
+    # A line that the rules do not give (as if written by an older bug): recompute reverses it.
+    wrong = LedgerEntry.objects.filter(scheme=city_scheme, person__isnull=True).first()
+    assert wrong is not None
+    ledger.append(
+        version,
+        [
+            engine.Entry(
+                event_id=wrong.event_key,
+                unit="CA1",
+                person="",
+                points=D("7.00"),
+                rule="错误",
+                item_id=wrong.item_id,
+                period="x",
+                at=wrong.at,
+                category=wrong.category,
+                scheme=version.code,
+            )
+        ],
+        city_scheme.unit.path,
+        {},
+        ledger.local_tz(),
+    )
+    assert unit_points(city_scheme, "CA1") == D("22.00")
+    stats = workflow.recompute(version, start, end)
+    assert stats["corrected"] > 0
+    assert unit_points(city_scheme, "CA1") == D("15.00")
+    assert workflow.recompute(version, start, end)["corrected"] == 0
+    assert_rollup_equals_ledger(city_scheme)
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(plan=st.lists(st.tuples(st.sampled_from(["CA1", "CA2"]), st.booleans()), max_size=4))
+def test_rollup_always_equals_the_raw_sum_of_the_ledger(
+    world: Any, city_scheme: Scheme, plan: list[tuple[str, bool]]
+) -> None:
+    reviewer_a2 = make_person(f"rv{len(plan)}{id(plan)}", world.county_a2, Role.REVIEWER)
+    officer_a2 = make_person(f"of{len(plan)}{id(plan)}", world.county_a2, Role.OFFICER)
+    journal = pubs.create_publication(
+        by=world.editor_city, unit=world.city_a, name=f"刊{id(plan)}", kind=PublicationKind.BULLETIN
+    )
+    for n, (code, adopt) in enumerate(plan):
+        if code == "CA1":
+            item = submitted(
+                world.county_a, world.officer_county_a, world.reviewer_county_a, f"稿{n}"
+            )
+        else:
+            item = submitted(world.county_a2, officer_a2, reviewer_a2, f"稿{n}")
+        if adopt:
+            pubs.adopt(
+                by=world.editor_city,
+                sources=[SourceInput(item)],
+                publication=journal,
+                form=AdoptionForm.ONE_LINE,
+                title=item.title,
+                body="<p>一句话</p>",
+            )
+    assert_rollup_equals_ledger(city_scheme)
+    ranking = rankings.unit_ranking(city_scheme, world.city_a, rankings.current_period("year"))
+    assert sum(r.figures.points for r in ranking) == sum(
+        unit_points(city_scheme, code) for code in ("CA1", "CA2")
+    )
+
+
+def test_versions_list_is_reachable(city_scheme: Scheme) -> None:
+    assert SchemeVersion.objects.filter(scheme=city_scheme).count() == 1
