@@ -538,14 +538,15 @@ def facts_for(records: Iterable[HistoricAdoption]) -> list[engine.Fact]:
     """One adoption fact per credited unit of each record (主报 first), sharing the record's
     sources, so the engine splits a combined piece by the scheme's combined-credit rule (equal
     recorded shares), as it does for an adoption of several items. Event ids are h<record> for
-    the 主报 unit and h<record>/<n> for the others. Item ids are synthetic and only unique within
-    the list: each record is an item of its own, so "highest level only" never compares two."""
+    the 主报 unit and h<record>/<n> for the others. Item ids are negative, so they never meet a
+    real item's id when mixed with loaded facts, and unique within the list: each record is an
+    item of its own, so "highest level only" never compares two records (see `unlinked`)."""
     facts: list[engine.Fact] = []
-    next_id = 1
+    next_id = -1
     for r in records:
         units = [r.lead_unit, *r.other_units.all()]
-        ids = list(range(next_id, next_id + len(units)))
-        next_id += len(units)
+        ids = list(range(next_id, next_id - len(units), -1))
+        next_id -= len(units)
         shares = [100 // len(units)] * len(units)
         shares[0] += 100 - sum(shares)
         sources = tuple(
@@ -570,6 +571,30 @@ def facts_for(records: Iterable[HistoricAdoption]) -> list[engine.Fact]:
     return facts
 
 
+def unlinked(entries: Iterable[engine.Entry]) -> list[engine.Entry]:
+    """Entries ready for the ledger: those of imported records point at no item."""
+    return [
+        e._replace(item_id=None) if e.item_id is not None and e.item_id < 0 else e for e in entries
+    ]
+
+
+def historic_facts(scheme: Scheme, start: dt.datetime, end: dt.datetime) -> list[engine.Fact]:
+    """The facts of the records the scheme's unit imported, adopted in [start, end): a recompute
+    must replay them with the recorded events, or it reverses their entries."""
+    tz = ledger.local_tz()
+    records = (
+        HistoricAdoption.objects.filter(
+            batch__unit=scheme.unit,
+            adopted_on__gte=start.astimezone(tz).date(),
+            adopted_on__lte=end.astimezone(tz).date(),
+        )
+        .select_related("lead_unit")
+        .prefetch_related("other_units")
+        .order_by("id")
+    )
+    return [f for f in facts_for(records) if start <= f.at < end]
+
+
 def score_records(version: SchemeVersion, records: Sequence[HistoricAdoption]) -> int:
     """Append the ledger entries of imported records under one version; returns the lines."""
     if not records:
@@ -577,7 +602,7 @@ def score_records(version: SchemeVersion, records: Sequence[HistoricAdoption]) -
     entries = engine.score(ledger.scheme_of(version), facts_for(records), ledger.ALL_TIME)
     return ledger.append(
         version,
-        [e._replace(item_id=None) for e in entries],
+        unlinked(entries),
         version.scheme.unit.path,
         {},
         ledger.local_tz(),
