@@ -416,49 +416,58 @@ def add_to_rollups(scheme_id: int, rows: Iterable[_Row]) -> None:
             )
 
 
-def _unit_ids(codes: Iterable[str]) -> dict[str, int]:
-    wanted = set(codes)
-    return dict(Unit.objects.filter(code__in=wanted).values_list("code", "id")) if wanted else {}
+UnitRef = dict[str, tuple[int, str]]  # code → (id, path)
 
 
-def _credited_so_far(version: SchemeVersion, item_id: int) -> Credited:
+def _units_by_code(codes: Iterable[str]) -> UnitRef:
+    wanted = {c for c in codes if c}
+    if not wanted:
+        return {}
+    return {
+        code: (pk, path)
+        for code, pk, path in Unit.objects.filter(code__in=wanted).values_list("code", "id", "path")
+    }
+
+
+def _so_far(version: SchemeVersion, item_id: int) -> tuple[set[str], Credited]:
+    """The events already scored for the item under the version, and what stands credited."""
     credited: Credited = {}
+    seen: set[str] = set()
     rows = (
         LedgerEntry.objects.filter(item_id=item_id, scheme_id=version.scheme_id, version=version)
         .order_by("at", "id")
         .values_list("event_key", "unit_id", "person_id", "category", "lead", "points", "ref")
     )
     for key, unit_id, person_id, category, lead, points, ref in rows:
+        seen.add(key)
         if points > 0 and category in ("adopt", "instruct"):
             credited[(ref or key, unit_id, person_id)] = (category, lead, points)
         elif points < 0 and ref:
             credited.pop((ref, unit_id, person_id), None)
-    return credited
+    return seen, credited
 
 
 def _window_seed(
     version: SchemeVersion,
     scheme: engine.Scheme,
     item_id: int,
-    units: Iterable[int],
+    units: UnitRef,
     at: dt.datetime,
 ) -> dict[tuple[str, str], Decimal]:
-    """Net points already credited in the cap window of `at` by other items (month windows read
-    the rollup; other windows sum the ledger)."""
+    """Net points already credited in the cap window of `at` to these units by other items."""
     tz = local_tz()
     window = engine.period_containing(scheme.period_cap_per, at.astimezone(tz))
-    unit_ids = list(units)
-    codes = dict(Unit.objects.filter(pk__in=unit_ids).values_list("id", "code"))
+    codes = {pk: code for code, (pk, _path) in units.items()}
     totals = (
         LedgerEntry.objects.filter(
             scheme_id=version.scheme_id,
-            unit_id__in=unit_ids,
+            unit_id__in=list(codes),
             person__isnull=True,
             at__gte=window.start,
             at__lt=window.end,
         )
         .exclude(item_id=item_id)
-        .exclude(category="quota")
+        .exclude(category__in=("quota", "penalty", "deduct"))
         .values_list("unit_id")
         .annotate(total=Sum("points"))
     )
@@ -467,30 +476,41 @@ def _window_seed(
 
 def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path: str) -> int:
     """Append the ledger entries caused by one event under every scheme version in force for
-    the item's unit; returns how many lines were written. Idempotent per (version, event)."""
+    the item's unit; returns how many lines were written. Idempotent per (version, event).
+
+    The item's facts so far are replayed over the moment of the event only (so the engine judges
+    no quota windows), seeded with what other items already hold in the period-cap window."""
     versions = versions_in_force(at, unit_path)
     if not versions or item_id is None:
         return 0
     facts = load_facts(Q(pk=item_id), until=at + dt.timedelta(microseconds=1))
+    if not facts:
+        return 0
+    units = _units_by_code(
+        {f.origin_unit for f in facts}
+        | {s.origin_unit for f in facts for s in f.sources}
+        | {s.forwarded_by for f in facts for s in f.sources if s.forwarded_by}
+    )
+    kinds = {item_id: facts[0].item_kind}
+    moment = engine.Period("event", at, at + dt.timedelta(microseconds=1))
     tz = local_tz()
     written = 0
     for version in versions:
-        if LedgerEntry.objects.filter(version=version, event_key=event_key).exists():
+        seen, credited = _so_far(version, item_id)
+        if event_key in seen:
             continue
         scheme = scheme_of(version)
-        owner_path = version.scheme.unit.path
         seed = None
         if scheme.period_cap is not None:
-            units = _unit_ids(
-                {f.origin_unit for f in facts}
-                | {s.forwarded_by for f in facts for s in f.sources if s.forwarded_by}
-            )
-            seed = _window_seed(version, scheme, item_id, units.values(), at)
-        seeded: dict[str, Any] = {"window_seed": seed} if seed else {}
+            seed = _window_seed(version, scheme, item_id, units, at)
         entries = [
-            e for e in engine.score(scheme, facts, ALL_TIME, **seeded) if e.event_id == event_key
+            e
+            for e in engine.score(scheme, facts, moment, window_seed=seed or None)
+            if e.event_id == event_key
         ]
-        written += append(version, entries, owner_path, _credited_so_far(version, item_id), tz)
+        written += append(
+            version, entries, version.scheme.unit.path, credited, tz, item_kinds=kinds, units=units
+        )
     return written
 
 
@@ -501,14 +521,13 @@ def append(
     credited: Credited,
     tz: dt.tzinfo,
     item_kinds: dict[int, str] | None = None,
+    units: UnitRef | None = None,
 ) -> int:
     """Turn engine entries into ledger rows (dropping units outside the scheme owner's subtree)."""
     if not entries:
         return 0
-    paths = dict(
-        Unit.objects.filter(code__in={e.unit for e in entries}).values_list("code", "path")
-    )
-    ids = _unit_ids(paths)
+    if units is None or any(e.unit not in units for e in entries):
+        units = _units_by_code({e.unit for e in entries})
     kinds = item_kinds
     if kinds is None:
         kinds = dict(
@@ -518,10 +537,10 @@ def append(
         )
     rows = []
     for e in entries:
-        path = paths.get(e.unit)
-        if path is None or not path.startswith(owner_path):
+        ref = units.get(e.unit)
+        if ref is None or not ref[1].startswith(owner_path):
             continue
-        row = _Row(e, ids[e.unit], int(e.person) if e.person else None, month_of(e.at, tz))
+        row = _Row(e, ref[0], int(e.person) if e.person else None, month_of(e.at, tz))
         counters(row, credited, (kinds.get(e.item_id) if e.item_id else "") or "dynamic")
         rows.append(row)
     write(version, rows)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from baosong.orgs.models import Unit, User
 from baosong.scoring import engine
@@ -160,35 +160,56 @@ def _edge_q(edges: list[tuple[dt.datetime, dt.datetime]]) -> Q:
     return q
 
 
-def unit_figures(scheme: Scheme, parent: Unit, period: engine.Period) -> dict[int, Figures]:
+Tree = tuple[list[Unit], dict[int, int]]
+
+
+def subtree(parent: Unit) -> Tree:
+    """The ranked children of `parent` (active, not internal sections) and, for every unit of
+    the subtree, the child it belongs to; one query."""
+    units = list(
+        Unit.objects.filter(path__startswith=parent.path).only(
+            "id", "path", "parent_id", "level", "is_active", "short_name", "name", "code",
+            "sort_order", "depth",
+        )
+    )  # fmt: skip
+    children = [
+        u for u in units if u.parent_id == parent.pk and u.is_active and u.level != "internal"
+    ]
+    by_path = {c.path: c.pk for c in children}
+    depth = parent.depth + 1
+    owner: dict[int, int] = {}
+    for u in units:
+        if u.depth >= depth:
+            parts = u.path.split("/")
+            child = by_path.get("/".join(parts[: depth + 2]) + "/")
+            if child is not None:
+                owner[u.pk] = child
+    return children, owner
+
+
+def unit_figures(
+    scheme: Scheme, parent: Unit, period: engine.Period, *, tree: Tree | None = None
+) -> dict[int, Figures]:
     """Figures per child unit of `parent` (each child with its whole subtree) in the period."""
-    children = list(Unit.objects.filter(parent=parent, is_active=True).values_list("id", "path"))
-    by_child: dict[int, Figures] = {pk: Figures() for pk, _ in children}
-    prefix_len = len(parent.path)
-
-    def child_of(path: str) -> int | None:
-        end = path.find("/", prefix_len)
-        return child_ids.get(path[: end + 1]) if end >= 0 else None
-
-    child_ids = {path: pk for pk, path in children}
+    children, owner = tree or subtree(parent)
+    by_child: dict[int, Figures] = {c.pk: Figures() for c in children}
+    units_q = Unit.objects.filter(path__startswith=parent.path).values("pk")
     first, last, edges = _months(period)
     if first <= last:
         rows = UnitMonth.objects.filter(
-            scheme=scheme, month__gte=first, month__lte=last, unit__path__startswith=parent.path
-        ).values_list("unit__path", "month", *FIGURE_FIELDS)
-        for path, month, *values in rows:
-            child = child_of(path)
+            scheme=scheme, unit_id__in=units_q, month__gte=first, month__lte=last
+        ).values_list("unit_id", "month", *FIGURE_FIELDS)
+        for unit_id, month, *values in rows:
+            child = owner.get(unit_id)
             if child is not None:
                 by_child[child].add(values, month)
     if edges:
-        for path, at, *values in _edge_rows(
+        tz = local_tz()
+        for unit_id, at, *values in _edge_rows(
             LedgerEntry.objects.filter(
-                _edge_q(edges),
-                scheme=scheme,
-                person__isnull=True,
-                unit__path__startswith=parent.path,
+                _edge_q(edges), scheme=scheme, person__isnull=True, unit_id__in=units_q
             ).values_list(
-                "unit__path",
+                "unit_id",
                 "at",
                 "points",
                 "d_submitted",
@@ -198,16 +219,16 @@ def unit_figures(scheme: Scheme, parent: Unit, period: engine.Period) -> dict[in
                 "item_kind",
             )
         ):
-            child = child_of(path)
+            child = owner.get(unit_id)
             if child is not None:
-                by_child[child].add(values, month_of(at, local_tz()))
+                by_child[child].add(values, month_of(at, tz))
     return by_child
 
 
 def _edge_rows(rows: Iterable[tuple[Any, ...]]) -> Iterable[tuple[Any, ...]]:
-    for path, at, points, sub, adopted, lead, instr, kind in rows:
+    for key, at, points, sub, adopted, lead, instr, kind in rows:
         kinds = [sub if kind == k else 0 for k in KIND_FIELDS]
-        yield (path, at, points, sub, adopted, lead, instr, *kinds)
+        yield (key, at, points, sub, adopted, lead, instr, *kinds)
 
 
 def tie_break_of(scheme: Scheme) -> tuple[str, ...]:
@@ -220,11 +241,12 @@ def unit_ranking(
 ) -> list[Row]:
     """The ranking of the child units of `parent` under `scheme`, with the change of rank since
     the previous period of the same length."""
-    figures = unit_figures(scheme, parent, period)
-    units = {u.pk: u for u in Unit.objects.filter(pk__in=figures)}
+    tree = subtree(parent)
+    figures = unit_figures(scheme, parent, period, tree=tree)
+    units = {u.pk: u for u in tree[0]}
     previous = None
     if with_previous:
-        before = unit_figures(scheme, parent, previous_of(period))
+        before = unit_figures(scheme, parent, previous_of(period), tree=tree)
         previous = engine.ranks_of(
             engine.rank(
                 [f.total(str(pk)) for pk, f in before.items()], tie_break=tie_break_of(scheme)
@@ -236,11 +258,12 @@ def unit_ranking(
         previous=previous,
     )
     version = version_for(scheme, period)
+    windows = quota_windows(version, period)
     rows = []
     for r in ranked:
         unit = units[int(r.key)]
         fig = figures[int(r.key)]
-        quota, missed = quota_summary(version, fig, period)
+        quota, missed = quota_summary(version, fig, period, windows)
         rows.append(
             Row(
                 r.rank,
@@ -330,46 +353,63 @@ def versions_used(scheme: Scheme, period: engine.Period) -> list[SchemeVersion]:
     )
 
 
-def quota_summary(
-    version: SchemeVersion | None, fig: Figures, period: engine.Period
-) -> tuple[str, bool]:
-    """Month/quarter/year quotas judged from the monthly counts: '3/3 达标' or what is missing.
-    Weekly quotas are shown on the unit's drill-down page (they need the submissions by week)."""
+QuotaWindows = list[tuple[engine.Quota, list[tuple[int, int]]]]
+
+
+def quota_windows(version: SchemeVersion | None, period: engine.Period) -> QuotaWindows:
+    """For each month/quarter/year quota: the closed windows inside the period, as month ranges."""
     if version is None:
-        return "", False
+        return []
     from baosong.scoring.ledger import scheme_of
 
-    scheme = scheme_of(version)
-    parts: list[str] = []
-    missed = False
     tz = local_tz()
     now = dt.datetime.now(tz)
-    for quota in scheme.quotas:
+    result: QuotaWindows = []
+    for quota in scheme_of(version).quotas:
         if quota.per == "week":
             continue
-        windows = []
+        ranges = []
         window = engine.period_containing(quota.per, period.start.astimezone(tz))
         while window.start < period.end:
             if window.end <= now:
-                windows.append(window)
+                ranges.append(
+                    (
+                        month_of(window.start, tz),
+                        month_of(window.end - dt.timedelta(microseconds=1), tz),
+                    )
+                )
             window = engine.period_containing(quota.per, window.end)
-        if not windows:
-            continue
+        if ranges:
+            result.append((quota, ranges))
+    return result
+
+
+def quota_summary(
+    version: SchemeVersion | None,
+    fig: Figures,
+    period: engine.Period,
+    windows: QuotaWindows | None = None,
+) -> tuple[str, bool]:
+    """Month/quarter/year quotas judged from the monthly counts, e.g. '季度报送任务 2/3'.
+    Weekly quotas are shown on the unit's drill-down page (they need the submissions by week)."""
+    if windows is None:
+        windows = quota_windows(version, period)
+    parts: list[str] = []
+    missed = False
+    kind_index = {k: i for i, k in enumerate(KIND_FIELDS, start=1)}
+    for quota, ranges in windows:
         met = 0
-        for w in windows:
-            first = month_of(w.start, tz)
-            last = month_of(w.end - dt.timedelta(microseconds=1), tz)
+        for first, last in ranges:
             counts = [0, 0, 0, 0, 0]
             for month, row in fig.months.items():
                 if first <= month <= last:
                     counts = [a + b for a, b in zip(counts, row, strict=True)]
-            kinds = dict(zip(KIND_FIELDS, counts[1:], strict=True))
             if counts[0] >= quota.min_items and all(
-                kinds.get(k, 0) >= n for k, n in quota.min_kinds
+                counts[kind_index[k]] >= n for k, n in quota.min_kinds if k in kind_index
             ):
                 met += 1
-        missed = missed or met < len(windows)
-        parts.append(f"{quota.label} {met}/{len(windows)}")
+        missed = missed or met < len(ranges)
+        parts.append(f"{quota.label} {met}/{len(ranges)}")
     return "；".join(parts), missed
 
 
@@ -384,7 +424,9 @@ def unit_entries(
     return (
         LedgerEntry.objects.filter(
             scheme=scheme,
-            unit__in=Unit.objects.filter(path__startswith=unit.path).values("pk"),
+            unit_id__in=list(
+                Unit.objects.filter(path__startswith=unit.path).values_list("pk", flat=True)
+            ),
             person__isnull=not people,
             at__gte=period.start,
             at__lt=period.end,
@@ -407,7 +449,9 @@ def person_entries(scheme: Scheme, person: User, period: engine.Period) -> Query
 def by_category(entries: QuerySet[LedgerEntry]) -> list[tuple[str, Decimal, int]]:
     return [
         (row["category"], row["total"], row["n"])
-        for row in entries.order_by().values("category").annotate(total=Sum("points"), n=Sum(1))
+        for row in entries.order_by()
+        .values("category")
+        .annotate(total=Sum("points"), n=Count("id"))
     ]
 
 

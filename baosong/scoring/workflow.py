@@ -272,7 +272,10 @@ def settle_quotas(
     now = timezone.now()
     end = min(period.end, now)
     children = {
-        u.path: u for u in Unit.objects.filter(parent=scheme.unit, is_active=True).order_by("path")
+        u.path: u
+        for u in Unit.objects.filter(parent=scheme.unit, is_active=True)
+        .exclude(level="internal")
+        .order_by("path")
     }
     created: list[QuotaSettlement] = []
     for version in scheme.versions.select_related("scheme__unit").filter(
