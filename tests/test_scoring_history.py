@@ -7,6 +7,7 @@ combined piece split 50% to the 主报 unit and the rest equally among the other
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import zipfile
@@ -412,3 +413,35 @@ def test_a_recompute_keeps_the_entries_of_imported_records(world: World) -> None
 
     total = LedgerEntry.objects.filter(scheme=scheme).aggregate(total=Sum("points"))["total"]
     assert total == Decimal("10.00")
+
+
+def test_the_period_cap_counts_what_the_ledger_already_holds(world: World) -> None:
+    rules = dataclasses.replace(engine.CITY_HIGHEST, period_cap=Decimal(15), period_cap_per="month")
+    scheme = workflow.create_scheme(
+        by=world.editor_city,
+        unit=world.city_a,
+        name="每月封顶 15 分",
+        data=engine.scheme_as_data(rules),
+    )
+    workflow.adopt_version(
+        by=world.editor_city,
+        version=scheme.versions.get(number=1),
+        effective_from=dt.date(2025, 1, 1),
+    )
+    # March for CA1: 10, then 10 capped to the 5 left of 15
+    do_import(world, scheme, workbook([row("一", day="2025-03-04"), row("二", day="2025-03-05")]))
+    # A later import into the same month finds the window full: 0; April starts again: 10
+    do_import(world, scheme, workbook([row("三", day="2025-03-20"), row("四", day="2025-04-02")]))
+
+    points = {
+        r.title: LedgerEntry.objects.filter(scheme=scheme, event_key=f"h{r.pk}").aggregate(
+            total=Sum("points")
+        )["total"]
+        for r in HistoricAdoption.objects.all()
+    }
+    assert points == {
+        "一": Decimal("10.00"),
+        "二": Decimal("5.00"),
+        "三": Decimal("0.00"),
+        "四": Decimal("10.00"),
+    }

@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import openpyxl
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -595,11 +595,49 @@ def historic_facts(scheme: Scheme, start: dt.datetime, end: dt.datetime) -> list
     return [f for f in facts_for(records) if start <= f.at < end]
 
 
+class _Line(NamedTuple):
+    unit: str
+    person: str
+    points: Decimal
+    category: str
+    at: dt.datetime
+
+
+def _window_seed(
+    version: SchemeVersion, rules: engine.Scheme, facts: Sequence[engine.Fact]
+) -> dict[tuple[str, str], Decimal] | None:
+    """What the ledger already credited in the period-cap windows the records fall in, so a
+    record imported into a month with recorded adoptions is capped like a live one."""
+    tz = ledger.ALL_TIME.start.tzinfo
+    keys = engine.cap_windows(rules, facts, tz)
+    if not keys:
+        return None
+    moments = [f.at.astimezone(tz) for f in facts]
+    start = engine.period_containing(rules.period_cap_per, min(moments)).start
+    end = engine.period_containing(rules.period_cap_per, max(moments)).end
+    lines = [
+        _Line(code, "", points, category, at)
+        for code, points, category, at in LedgerEntry.objects.filter(
+            scheme_id=version.scheme_id,
+            unit__code__in={unit for unit, _ in keys},
+            person__isnull=True,
+            category__in=engine.CAP_CATEGORIES,
+            at__gte=start,
+            at__lt=end,
+        ).values_list("unit__code", "points", "category", "at")
+    ]
+    seed = engine.window_credit(rules, lines, tz)
+    return {key: total for key, total in seed.items() if key in keys}
+
+
 def score_records(version: SchemeVersion, records: Sequence[HistoricAdoption]) -> int:
     """Append the ledger entries of imported records under one version; returns the lines."""
     if not records:
         return 0
-    entries = engine.score(ledger.scheme_of(version), facts_for(records), ledger.ALL_TIME)
+    rules = ledger.scheme_of(version)
+    facts = facts_for(records)
+    seed = _window_seed(version, rules, facts)
+    entries = engine.score(rules, facts, ledger.ALL_TIME, window_seed=seed)
     return ledger.append(
         version,
         unlinked(entries),
