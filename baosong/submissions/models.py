@@ -166,10 +166,21 @@ class Addressee(models.Model):
             models.Index(fields=["unit", "state", "received_at"]),
             # The inbox's 全部 tab, newest first (bench/inbox.py).
             models.Index(fields=["unit", "received_at"], name="addressee_unit_received"),
-            models.Index(fields=["unit", "state", "sort_title"], name="addressee_state_title"),
-            models.Index(fields=["unit", "sort_title"], name="addressee_unit_title"),
-            models.Index(fields=["unit", "state", "origin_path"], name="addressee_state_origin"),
-            models.Index(fields=["unit", "origin_path"], name="addressee_unit_origin"),
+            # The inbox's sorts by title and by origin, in their full order down to the id, so a
+            # page is read off the index: with the sort key alone, every receipt sharing the first
+            # title or origin on the page (a thousand at province scale) is sorted first.
+            models.Index(
+                fields=["unit", "state", "sort_title", "-id"], name="addressee_state_title_id"
+            ),
+            models.Index(fields=["unit", "sort_title", "-id"], name="addressee_unit_title_id"),
+            models.Index(
+                fields=["unit", "state", "origin_path", "-received_at", "-id"],
+                name="addressee_state_origin_at",
+            ),
+            models.Index(
+                fields=["unit", "origin_path", "-received_at", "-id"],
+                name="addressee_unit_origin_at",
+            ),
         ]
 
     def __str__(self) -> str:
