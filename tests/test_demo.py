@@ -35,6 +35,7 @@ from baosong.publications.models import (
     Publication,
 )
 from baosong.publications.models import Event as HandlingEvent
+from baosong.scoring.models import Circular
 from baosong.submissions import selectors
 from baosong.submissions.demo import ITEMS, load_demo_items
 from baosong.submissions.models import (
@@ -97,7 +98,8 @@ def test_loading_the_demo_builds_the_province_with_its_cities_counties_and_towns
     posts = sum(len(person.posts) for person in PEOPLE)
     assert output.strip() == (
         f"演示数据已加载：新建单位 {len(UNITS)} 个，人员 {len(PEOPLE)} 名，任职 {posts} 条，"
-        f"稿件 {len(ITEMS)} 篇，采用 {Adoption.objects.count()} 篇。"
+        f"稿件 {len(ITEMS)} 篇，采用 {Adoption.objects.count()} 篇，"
+        f"通报 {Circular.objects.count()} 份。"
     )
     levels = {level: Unit.objects.filter(level=level).count() for level in Level.values}
     assert levels[Level.PROVINCE] == 1
@@ -460,7 +462,7 @@ def test_demo_items_are_added_to_a_province_loaded_before_them(db: None) -> None
 
     assert output.strip() == (
         f"演示数据已加载：新建单位 0 个，人员 0 名，任职 0 条，稿件 {len(ITEMS)} 篇，"
-        f"采用 {Adoption.objects.count()} 篇。"
+        f"采用 {Adoption.objects.count()} 篇，通报 {Circular.objects.count()} 份。"
     )
     assert _load().strip() == "演示数据已存在，未做更改。"
 

@@ -399,11 +399,6 @@ def test_historic_facts_give_a_recompute_the_imported_records_of_a_period(world:
     assert {e.item_id for e in history.unlinked(entries)} == {None}
 
 
-@pytest.mark.xfail(
-    reason="workflow.recompute replays only recorded events; it should add "
-    "history.historic_facts(scheme, start, end) and pass its entries through history.unlinked",
-    strict=False,
-)
 def test_a_recompute_keeps_the_entries_of_imported_records(world: World) -> None:
     scheme = city_scheme(world)
     do_import(world, scheme, workbook([row("甲")]))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -152,6 +152,11 @@ def test_a_forwarded_item_adopted_by_the_province_with_an_instruction_supersedes
             is_principal=True,
         ),
     )
+    # The fast single-item reader gives exactly the facts of the general one.
+    fast = ledger.item_facts(item.pk, dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1))
+    general = ledger.load_facts(Q(pk=item.pk))
+    assert sorted(fast, key=lambda f: f.event_id) == sorted(general, key=lambda f: f.event_id)
+    assert {f.kind for f in fast} == {"submit", "adopt", "forward", "instruct"}
     # 报送 5; 报送省级 (forwarded to the province) +5; 市级采用 10, then 只计最高级别:
     # -10 and 省级专报摘编 40 × 1.5 × 0.6 = 36; 省级主要领导批示 +60.  5 + 5 + 36 + 60 = 106.
     assert unit_points(city_scheme, "CA1") == D("106.00")

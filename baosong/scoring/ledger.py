@@ -11,6 +11,7 @@ recompute replays a whole period and corrects any difference by a reversal plus 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from baosong.orgs.models import Unit
@@ -41,10 +42,11 @@ from baosong.submissions.models import Addressee, Author, Submission
 from baosong.submissions.models import Event as SubmissionEvent
 from baosong.submissions.models import EventAction as SubmissionAction
 
+# Calendar windows (caps, quotas) are counted in the configured local time zone.
 ALL_TIME = engine.Period(
     "all",
-    dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
-    dt.datetime(2200, 1, 1, tzinfo=dt.UTC),
+    dt.datetime(2000, 1, 1, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)),
+    dt.datetime(2200, 1, 1, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)),
 )
 SCORED_PUBLICATION_ACTIONS = (
     PublicationAction.ADOPT,
@@ -176,6 +178,109 @@ def load_facts(item_filter: Q, until: dt.datetime | None = None) -> list[engine.
                 note=reason,
             )
         )
+    return facts
+
+
+def _aware(value: Any) -> dt.datetime:
+    """A datetime from a raw query: SQLite hands back naive UTC text, PostgreSQL aware values."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value  # type: ignore[no-any-return]
+
+
+def _json(value: Any) -> dict[str, Any]:
+    return json.loads(value) if isinstance(value, str | bytes) else dict(value or {})
+
+
+def item_facts(item_id: int, until: dt.datetime) -> list[engine.Fact]:
+    """The facts of one item up to `until`, as `load_facts(Q(pk=item_id), until)` gives them,
+    read with six plain statements: recording an event must cost a few milliseconds."""
+    sub = Submission._meta.db_table
+    unit_t = Unit._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT u.code, s.item_type, s.kind FROM {sub} s JOIN {unit_t} u ON u.id = s.unit_id "
+            "WHERE s.id = %s",
+            [item_id],
+        )
+        head = cursor.fetchone()
+        if head is None:
+            return []
+        cursor.execute(
+            f"SELECT user_id, share FROM {Author._meta.db_table} WHERE submission_id = %s "
+            "ORDER BY position, id",
+            [item_id],
+        )
+        authors = tuple(engine.Author(str(user), share) for user, share in cursor.fetchall())
+        info = _Item(head[0], head[1], head[2] or "dynamic", authors)
+        cursor.execute(
+            f"SELECT u.level FROM {Addressee._meta.db_table} a JOIN {unit_t} u ON u.id = a.unit_id "
+            "WHERE a.submission_id = %s AND a.forwarded_from_id IS NULL",
+            [item_id],
+        )
+        first_levels = tuple(level for (level,) in cursor.fetchall())
+        moment = connection.ops.adapt_datetimefield_value(until)
+        cursor.execute(
+            f"SELECT id, at FROM {SubmissionEvent._meta.db_table} "
+            "WHERE submission_id = %s AND action = %s AND at < %s",
+            [item_id, SubmissionAction.SUBMIT.value, moment],
+        )
+        facts = [
+            engine.Fact(
+                kind=engine.SUBMIT,
+                event_id=f"s{pk}",
+                at=_aware(at),
+                item_id=item_id,
+                item_type=info.item_type,
+                item_kind=info.kind,
+                origin_unit=info.unit_code,
+                authors=info.authors,
+                to_levels=first_levels,
+            )
+            for pk, at in cursor.fetchall()
+        ]
+        actions = [str(a) for a in SCORED_PUBLICATION_ACTIONS]
+        cursor.execute(
+            f"SELECT id, action, at, adoption_id, facts FROM {PublicationEvent._meta.db_table} "
+            f"WHERE submission_id = %s AND at < %s AND action IN ({', '.join(['%s'] * len(actions))})",
+            [item_id, moment, *actions],
+        )
+        rows = [
+            (pk, action, _aware(at), adoption, _json(data))
+            for pk, action, at, adoption, data in cursor.fetchall()
+        ]
+        codes = {c for r in rows if r[1] == PublicationAction.FORWARD for c in r[4].get("to", ())}
+        levels: dict[str, str] = {}
+        if codes:
+            cursor.execute(
+                f"SELECT code, level FROM {unit_t} WHERE code IN ({', '.join(['%s'] * len(codes))})",
+                list(codes),
+            )
+            levels = dict(cursor.fetchall())
+        for pk, action, at, adoption, data in rows:
+            facts.append(_publication_fact(pk, info, item_id, action, at, adoption, data, levels))
+        cursor.execute(
+            f"SELECT id, action, at, points, reason FROM {AssessmentEvent._meta.db_table} "
+            "WHERE submission_id = %s AND at < %s",
+            [item_id, moment],
+        )
+        for pk, action, at, points, reason in cursor.fetchall():
+            facts.append(
+                engine.Fact(
+                    kind=action,
+                    event_id=f"c{pk}",
+                    at=_aware(at),
+                    item_id=item_id,
+                    item_type=info.item_type,
+                    item_kind=info.kind,
+                    origin_unit=info.unit_code,
+                    authors=info.authors,
+                    points=engine.q2(Decimal(str(points))),
+                    note=reason,
+                )
+            )
     return facts
 
 
@@ -433,15 +538,22 @@ def _so_far(version: SchemeVersion, item_id: int) -> tuple[set[str], Credited]:
     """The events already scored for the item under the version, and what stands credited."""
     credited: Credited = {}
     seen: set[str] = set()
-    rows = (
-        LedgerEntry.objects.filter(item_id=item_id, scheme_id=version.scheme_id, version=version)
-        .order_by("at", "id")
-        .values_list("event_key", "unit_id", "person_id", "category", "lead", "points", "ref")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT event_key, unit_id, person_id, category, lead, points, ref "
+            f"FROM {LedgerEntry._meta.db_table} WHERE item_id = %s AND scheme_id = %s "
+            "AND version_id = %s ORDER BY at, id",
+            [item_id, version.scheme_id, version.pk],
+        )
+        rows = cursor.fetchall()
     for key, unit_id, person_id, category, lead, points, ref in rows:
         seen.add(key)
         if points > 0 and category in ("adopt", "instruct"):
-            credited[(ref or key, unit_id, person_id)] = (category, lead, points)
+            credited[(ref or key, unit_id, person_id)] = (
+                category,
+                bool(lead),
+                Decimal(str(points)),
+            )
         elif points < 0 and ref:
             credited.pop((ref, unit_id, person_id), None)
     return seen, credited
@@ -458,19 +570,24 @@ def _window_seed(
     tz = local_tz()
     window = engine.period_containing(scheme.period_cap_per, at.astimezone(tz))
     codes = {pk: code for code, (pk, _path) in units.items()}
-    totals = (
-        LedgerEntry.objects.filter(
-            scheme_id=version.scheme_id,
-            unit_id__in=list(codes),
-            person__isnull=True,
-            at__gte=window.start,
-            at__lt=window.end,
+    if not codes:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT unit_id, SUM(points) FROM {LedgerEntry._meta.db_table} "
+            f"WHERE scheme_id = %s AND unit_id IN ({', '.join(['%s'] * len(codes))}) "
+            "AND person_id IS NULL AND at >= %s AND at < %s "
+            "AND (item_id IS NULL OR item_id <> %s) "
+            "AND category NOT IN ('quota', 'penalty', 'deduct') GROUP BY unit_id",
+            [
+                version.scheme_id,
+                *codes,
+                connection.ops.adapt_datetimefield_value(window.start),
+                connection.ops.adapt_datetimefield_value(window.end),
+                item_id,
+            ],
         )
-        .exclude(item_id=item_id)
-        .exclude(category__in=("quota", "penalty", "deduct"))
-        .values_list("unit_id")
-        .annotate(total=Sum("points"))
-    )
+        totals = [(unit_id, engine.q2(Decimal(str(total)))) for unit_id, total in cursor.fetchall()]
     return {(codes[unit_id], window.key): total for unit_id, total in totals}
 
 
@@ -483,7 +600,7 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
     versions = versions_in_force(at, unit_path)
     if not versions or item_id is None:
         return 0
-    facts = load_facts(Q(pk=item_id), until=at + dt.timedelta(microseconds=1))
+    facts = item_facts(item_id, at + dt.timedelta(microseconds=1))
     if not facts:
         return 0
     units = _units_by_code(
@@ -492,8 +609,9 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
         | {s.forwarded_by for f in facts for s in f.sources if s.forwarded_by}
     )
     kinds = {item_id: facts[0].item_kind}
-    moment = engine.Period("event", at, at + dt.timedelta(microseconds=1))
     tz = local_tz()
+    local = at.astimezone(tz)
+    moment = engine.Period("event", local, local + dt.timedelta(microseconds=1))
     written = 0
     for version in versions:
         seen, credited = _so_far(version, item_id)

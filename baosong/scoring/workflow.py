@@ -397,7 +397,9 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
     if start >= end:
         return stats
     touched = _items_with_events(start, end) & Q(unit__path__startswith=owner)
-    facts = ledger.load_facts(touched, until=end)
+    from baosong.scoring import history
+
+    facts = ledger.load_facts(touched, until=end) + history.historic_facts(scheme, start, end)
     stats["facts"] = len(facts)
     rules = ledger.scheme_of(version)
     period = engine.Period("recompute", start, end)
@@ -527,7 +529,9 @@ def _correct(
             )
         if want and base is not None:
             out.append(base._replace(points=want, rule=f"重算：{base.rule}"))
-    ledger.append(version, out, version.scheme.unit.path, {}, tz)
+    from baosong.scoring import history
+
+    ledger.append(version, history.unlinked(out), version.scheme.unit.path, {}, tz)
     return len(out)
 
 

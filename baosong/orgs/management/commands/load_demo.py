@@ -25,11 +25,14 @@ class Command(BaseCommand):
         # Items and their handling are higher layers than the unit tree: orgs must not import
         # submissions or publications at module level, so the imports wait until they are needed.
         from baosong.publications.demo import load_demo_publications
+        from baosong.scoring.demo import load_demo_schemes, load_demo_scoring
         from baosong.submissions.demo import load_demo_items
 
         password: str = options["password"] or demo_password()
         try:
             result = load_demo(password)
+            # Schemes before items, so the demo's submissions and adoptions are scored as they happen.
+            load_demo_schemes()
             items = load_demo_items()
         except ValidationError as exc:
             raise CommandError("；".join(exc.messages)) from exc
@@ -40,10 +43,16 @@ class Command(BaseCommand):
             # its items are there, so the server can still start without the demo handling.
             self.stderr.write("；".join(exc.messages))
             adoptions = 0
+        try:
+            circulars = load_demo_scoring()
+        except ValidationError as exc:
+            self.stderr.write("；".join(exc.messages))
+            circulars = 0
         if not result.changed and not items and not adoptions:
             self.stdout.write(result.summary())
             return
         self.stdout.write(
             f"演示数据已加载：新建单位 {result.units_created} 个，人员 {result.people_created} 名，"
-            f"任职 {result.memberships_created} 条，稿件 {items} 篇，采用 {adoptions} 篇。"
+            f"任职 {result.memberships_created} 条，稿件 {items} 篇，采用 {adoptions} 篇，"
+            f"通报 {circulars} 份。"
         )
