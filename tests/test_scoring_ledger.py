@@ -312,3 +312,39 @@ def test_rollup_always_equals_the_raw_sum_of_the_ledger(
 
 def test_versions_list_is_reachable(city_scheme: Scheme) -> None:
     assert SchemeVersion.objects.filter(scheme=city_scheme).count() == 1
+
+
+def test_a_draft_with_broken_rules_is_refused_with_the_engines_reason(
+    world: Any, city_scheme: Scheme
+) -> None:
+    draft = workflow.new_version(by=world.editor_city, scheme=city_scheme)
+    bad = {**draft.data, "lead_fraction": "1.5"}
+    with pytest.raises(ValidationError) as refused:
+        workflow.save_draft(by=world.editor_city, version=draft, data=bad)
+    assert "主报单位所占比例应在 0 到 1 之间。" in refused.value.messages
+    draft.refresh_from_db()
+    assert draft.data["lead_fraction"] != "1.5"
+
+
+def test_a_new_version_for_a_later_period_never_changes_an_earlier_periods_scores(
+    world: Any, city_scheme: Scheme
+) -> None:
+    submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "一")
+    this_year = rankings.current_period("year")
+    before = [
+        (r.key, r.figures.points)
+        for r in rankings.unit_ranking(city_scheme, world.city_a, this_year)
+    ]
+    draft = workflow.new_version(by=world.editor_city, scheme=city_scheme)
+    data = {**draft.data, "submit_points": {"info": "50", "news": "3", "special": "8"}}
+    workflow.save_draft(by=world.editor_city, version=draft, data=data)
+    later = dt.datetime.now(tz=ledger.local_tz()).date() + dt.timedelta(days=3)
+    workflow.adopt_version(by=world.editor_city, version=draft, effective_from=later)
+    after = [
+        (r.key, r.figures.points)
+        for r in rankings.unit_ranking(city_scheme, world.city_a, this_year)
+    ]
+    assert after == before
+    v1 = city_scheme.versions.get(number=1)
+    start = dt.datetime(2026, 1, 1, tzinfo=ledger.local_tz())
+    assert workflow.recompute(v1, start, dt.datetime.now(tz=dt.UTC))["corrected"] == 0

@@ -50,8 +50,16 @@ def _manage(by: User, scheme: Scheme) -> None:
 def _checked_data(data: dict[str, Any]) -> dict[str, Any]:
     try:
         scheme = engine.scheme_from_data({**data, "version": data.get("version") or "draft"})
-    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+    except (KeyError, TypeError, InvalidOperation) as exc:
         raise ValidationError(gettext("计分办法的内容不完整或格式不对。")) from exc
+    except ValueError as exc:
+        # The engine explains what is wrong in Chinese; anything else is a malformed value.
+        reasons = [
+            r
+            for r in str(exc).split("；")
+            if "<" not in r and any("\u4e00" <= ch <= "\u9fff" for ch in r)
+        ]
+        raise ValidationError(reasons or gettext("计分办法的内容不完整或格式不对。")) from exc
     errors = engine.validate(scheme)
     if errors:
         raise ValidationError(errors)
