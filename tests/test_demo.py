@@ -678,3 +678,34 @@ def test_handling_is_skipped_with_a_warning_when_a_demo_item_was_handled_by_hand
     assert out.getvalue().strip() == "演示数据已存在，未做更改。"
     assert not Publication.objects.exists() and not Adoption.objects.exists()
     assert Submission.objects.count() == len(ITEMS)
+
+
+# Demo scoring ----------------------------------------------------------------------------------
+
+
+def test_demo_scores_are_recorded_as_they_happen_and_a_full_recompute_agrees(db: None) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from baosong.scoring import ledger, rankings
+    from baosong.scoring import workflow as scoring
+    from baosong.scoring.models import HistoricAdoption, LedgerEntry, Scheme, VersionStatus
+
+    _load()
+
+    schemes = list(Scheme.objects.select_related("unit").order_by("pk"))
+    assert [s.unit.code for s in schemes] == ["JC", "JC-LJ"]
+    assert HistoricAdoption.objects.exists()
+    assert Circular.objects.count() >= 2
+    for scheme in schemes:
+        versions = list(scheme.versions.order_by("number"))
+        assert versions[0].status == VersionStatus.ADOPTED and versions[0].used_at is not None
+        # Every line the demo's events wrote one by one is exactly what a full replay gives.
+        start = dt.datetime(2025, 1, 1, tzinfo=ledger.local_tz())
+        stats = scoring.recompute(versions[0], start, timezone.now() + dt.timedelta(seconds=1))
+        assert stats["facts"] > 100 and stats["corrected"] == 0
+        ranking = rankings.unit_ranking(scheme, scheme.unit, rankings.current_period("year"))
+        assert len(ranking) >= 3 and ranking[0].figures.points > 0
+    assert Scheme.objects.get(unit__code="JC-LJ").versions.filter(status="draft").exists()
+    assert LedgerEntry.objects.filter(item__isnull=False, category="adopt").exists()

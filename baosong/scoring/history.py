@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import openpyxl
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from openpyxl.utils import get_column_letter
@@ -393,7 +394,7 @@ def _read_rows(ws: Any, parsed: Parsed) -> tuple[dict[str, str], list[tuple[int,
     return letters, rows
 
 
-def parse_history(data: bytes, owner: Unit) -> Parsed:
+def parse_history(data: bytes, owner: Unit, scheme: Scheme | None = None) -> Parsed:
     """Read an uploaded workbook and check every row against the owner's subtree; writes
     nothing."""
     parsed = Parsed()
@@ -430,7 +431,7 @@ def parse_history(data: bytes, owner: Unit) -> Parsed:
             continue
         seen[key] = number
         parsed.records.append(record)
-    _refuse_imported(parsed, owner, letters)
+    _refuse_imported(parsed, owner, letters, scheme)
     parsed.errors.sort(key=lambda e: (e.row or 0, e.column_letter))
     return parsed
 
@@ -471,7 +472,9 @@ def _key(
     return (title.strip(), day, lead, level, kind)
 
 
-def _refuse_imported(parsed: Parsed, owner: Unit, letters: dict[str, str]) -> None:
+def _refuse_imported(
+    parsed: Parsed, owner: Unit, letters: dict[str, str], scheme: Scheme | None = None
+) -> None:
     """A record imported before (same title, day, lead unit, level and carrier) is refused, so a
     workbook uploaded twice does not count twice."""
     if not parsed.records:
@@ -480,7 +483,8 @@ def _refuse_imported(parsed: Parsed, owner: Unit, letters: dict[str, str]) -> No
     earlier = {
         _key(title, day, lead, level, kind): batch_at
         for title, day, lead, level, kind, batch_at in HistoricAdoption.objects.filter(
-            batch__unit=owner, adopted_on__in=days
+            Q(batch__scheme=scheme) if scheme is not None else Q(batch__unit=owner),
+            adopted_on__in=days,
         ).values_list(
             "title", "adopted_on", "lead_unit_id", "level", "publication_kind", "batch__at"
         )
@@ -584,7 +588,7 @@ def historic_facts(scheme: Scheme, start: dt.datetime, end: dt.datetime) -> list
     tz = ledger.local_tz()
     records = (
         HistoricAdoption.objects.filter(
-            batch__unit=scheme.unit,
+            batch__scheme=scheme,
             adopted_on__gte=start.astimezone(tz).date(),
             adopted_on__lte=end.astimezone(tz).date(),
         )
@@ -658,11 +662,11 @@ def import_history(
     scheme = Scheme.objects.select_for_update().select_related("unit").get(pk=scheme.pk)
     if not access.can_manage_scheme(by, scheme):
         raise PermissionDenied(gettext("只有本单位的编辑或单位管理员可以导入往年采用记录。"))
-    parsed = parse_history(data, scheme.unit)
+    parsed = parse_history(data, scheme.unit, scheme)
     if not parsed.ok:
         raise HistoryRejected(parsed.errors)
     batch = HistoryImport.objects.create(
-        unit=scheme.unit, file_name=file_name[:255], rows=len(parsed.records), by=by
+        scheme=scheme, unit=scheme.unit, file_name=file_name[:255], rows=len(parsed.records), by=by
     )
     made = HistoricAdoption.objects.bulk_create(
         [

@@ -682,6 +682,23 @@ def on_event(source: str, event: Any) -> None:
         record_event(f"c{event.pk}", item.pk, event.at, item.unit.path)
 
 
+def unit_decision_facts(scheme: Scheme, start: dt.datetime, end: dt.datetime) -> list[engine.Fact]:
+    """The deductions taken under the scheme (not about an item) in [start, end)."""
+    return [
+        engine.Fact(
+            kind=engine.DEDUCT,
+            event_id=f"c{pk}",
+            at=at,
+            origin_unit=code,
+            points=points,
+            note=reason,
+        )
+        for pk, at, code, points, reason in AssessmentEvent.objects.filter(
+            scheme=scheme, submission__isnull=True, at__gte=start, at__lt=end
+        ).values_list("id", "at", "target__code", "points", "reason")
+    ]
+
+
 def record_unit_decision(event: AssessmentEvent, version: SchemeVersion) -> int:
     """A deduction without an item is scored under the deciding unit's scheme version only."""
     fact = engine.Fact(

@@ -222,6 +222,10 @@ class AssessmentEvent(models.Model):
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     ip = models.GenericIPAddressField(null=True, blank=True)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")  # assessing unit
+    # A deduction is taken under one scheme; a confirmed copy voids the item under every scheme.
+    scheme = models.ForeignKey(
+        Scheme, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     target = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
     submission = models.ForeignKey(
         Submission, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -295,8 +299,9 @@ class QuotaSettlement(models.Model):
 
 
 class HistoryImport(models.Model):
-    """One imported workbook of earlier adoption records (往年采用记录)."""
+    """One imported workbook of earlier adoption records (往年采用记录), scored under one scheme."""
 
+    scheme = models.ForeignKey(Scheme, on_delete=models.PROTECT, related_name="history_imports")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
     file_name = models.CharField(max_length=255)
     rows = models.PositiveIntegerField(default=0)

@@ -63,7 +63,7 @@ def history_import(request: HttpRequest, scheme_pk: int) -> HttpResponse:
                 form = HistoryUploadForm()
     past = [
         (batch, history.summary(batch, scheme))
-        for batch in HistoryImport.objects.filter(unit=scheme.unit).select_related("by")[
+        for batch in HistoryImport.objects.filter(scheme=scheme).select_related("by")[
             :PAST_IMPORTS_SHOWN
         ]
     ]

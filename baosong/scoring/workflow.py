@@ -231,6 +231,7 @@ def decide(
         by=by,
         ip=ip,
         unit=scheme.unit,
+        scheme=scheme if item is None else None,
         target=target,
         submission=item,
         points=amount,
@@ -407,7 +408,11 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
     touched = _items_with_events(start, end) & Q(unit__path__startswith=owner)
     from baosong.scoring import history
 
-    facts = ledger.load_facts(touched, until=end) + history.historic_facts(scheme, start, end)
+    facts = (
+        ledger.load_facts(touched, until=end)
+        + history.historic_facts(scheme, start, end)
+        + ledger.unit_decision_facts(scheme, start, end)
+    )
     stats["facts"] = len(facts)
     rules = ledger.scheme_of(version)
     period = engine.Period("recompute", start, end)
