@@ -395,6 +395,10 @@ def counters(row: _Row, credited: Credited, item_kind: str) -> None:
         row.d_submitted, row.kind = 1, item_kind
     elif e.category == "adopt" and e.points > 0:
         row.d_adopted, row.d_lead = 1, int(e.lead)
+        if e.event_id.startswith("h") and not e.ref:
+            # An imported adoption record stands for an item that was submitted too, so that
+            # adoption rates and quotas of imported periods mean something (no submit points).
+            row.d_submitted, row.kind = 1, item_kind
         credited[(e.ref or e.event_id, row.unit_id, row.person_id)] = ("adopt", e.lead, e.points)
         return
     elif e.category == "instruct" and e.points > 0:
