@@ -537,16 +537,28 @@ def test_a_what_if_ranks_a_draft_beside_the_ledger(scene: Scene) -> None:
     assert (a1["submitted"], a1["adopted"]) == (2, 1)
 
     # 2026-Q3 has closed with nothing submitted: the quarterly quota (at least 10 items, 2 of
-    # them 研判) is missed by both counties, 10 points each; nothing was settled in the ledger.
-    quarter = post(
-        scene.api("editor_city"),
-        f"/scoring/schemes/{scene.scheme.pk}/whatif",
-        {"version_id": draft.pk, "grain": "quarter", "key": "2026-Q3"},
-    ).json()
-    assert [(D(r["current_points"]), D(r["points"]), r["rank"]) for r in quarter["rows"]] == [
-        (D(0), D(-10), 1),
-        (D(0), D(-10), 1),
-    ]
+    # them 研判) is missed by both counties. Until the ledger settles the quarter, neither
+    # ranking takes the 10 points off.
+    def quarter() -> list[tuple[Decimal, Decimal, int]]:
+        body = post(
+            scene.api("editor_city"),
+            f"/scoring/schemes/{scene.scheme.pk}/whatif",
+            {"version_id": draft.pk, "grain": "quarter", "key": "2026-Q3"},
+        ).json()
+        return [(D(r["current_points"]), D(r["points"]), r["rank"]) for r in body["rows"]]
+
+    assert quarter() == [(D(0), D(0), 1), (D(0), D(0), 1)]
+    assert LedgerEntry.objects.count() == before  # nothing is written
+
+    # Settled: the ledger takes 10 off each, and so does the draft (same quota).
+    workflow.settle_quotas(
+        by=scene.world.editor_city,
+        scheme=scene.scheme,
+        period=rankings.period_for("quarter", "2026-Q3"),
+    )
+    assert quarter() == [(D(-10), D(-10), 1), (D(-10), D(-10), 1)]
+    before = LedgerEntry.objects.count()
+    quarter()
     assert LedgerEntry.objects.count() == before  # nothing is written
 
 

@@ -5,7 +5,7 @@ Thin views over access.py and workflow.py; the what-if only reads."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from baosong.lib.http import client_ip
 from baosong.orgs.access import scope_for
 from baosong.orgs.forms import apply_errors
 from baosong.orgs.models import Role, Unit, User
-from baosong.scoring import access, engine, history, ledger, rankings, workflow
+from baosong.scoring import access, engine, ledger, rankings, whatif, workflow
 from baosong.scoring.forms import (
     AdoptForm,
     AdoptionTableFormSet,
@@ -33,14 +33,7 @@ from baosong.scoring.forms import (
     rules_data,
     rules_initial,
 )
-from baosong.scoring.models import (
-    AssessmentEvent,
-    Decision,
-    QuotaSettlement,
-    Scheme,
-    SchemeVersion,
-    VersionStatus,
-)
+from baosong.scoring.models import Scheme, SchemeVersion, VersionStatus
 
 
 def _user(request: HttpRequest) -> User:
@@ -333,135 +326,6 @@ def version_adopt(request: HttpRequest, pk: int) -> HttpResponse:
 # What-if ----------------------------------------------------------------------------------------
 
 
-@dataclass
-class WhatIfRow:
-    unit: Unit
-    rank: int
-    points: Decimal
-    submitted: int
-    adopted: int
-    current_rank: int | None
-    current_points: Decimal | None
-    change: int | None  # positive: the tried version moves the unit up that many places
-
-    @property
-    def delta(self) -> Decimal | None:
-        return None if self.current_points is None else self.points - self.current_points
-
-
-def whatif_ranking(
-    scheme: Scheme, version: SchemeVersion, parent: Unit, period: engine.Period
-) -> list[WhatIfRow]:
-    """Rank the child units of `parent` (each with its subtree) under `version`'s rules over what
-    was recorded in `period` (events of items touched in it, imported adoption records, deductions
-    against units, the quota windows the ledger has settled) beside the ranking the ledger holds,
-    so that trying the version in force gives back the current ranking. Only reads.
-
-    Only items with an event inside the period are loaded (with their whole history up to its
-    end), so a year at a city replays a few thousand events, not the city's whole archive."""
-    rules = engine.scheme_from_data({**version.data, "version": f"whatif-{version.code}"})
-    children, owner = rankings.subtree(parent)
-    units = {str(u.pk): u for u in children}
-    child_of = {  # unit code → key of the child whose subtree holds it
-        code: str(owner[pk])
-        for code, pk in Unit.objects.filter(path__startswith=parent.path).values_list("code", "pk")
-        if pk in owner
-    }
-    items = Q(unit__path__startswith=parent.path) & workflow._items_with_events(
-        period.start, period.end
-    )
-    facts = ledger.load_facts(items, until=period.end)
-    facts += history.historic_facts(scheme, period.start, period.end)
-    facts += _unit_deductions(scheme, parent, period)
-    entries = [
-        e._replace(unit=child_of[e.unit])
-        for e in engine.score(rules, facts, period)
-        if not e.person and e.unit in child_of
-    ]
-    totals = engine.unit_totals(entries)
-    quota = _quota_deductions(scheme, rules, facts, period, child_of)
-    tried = []
-    for key in units:
-        total = totals.get(key, engine.Total(key=key, points=engine.ZERO))
-        tried.append(replace(total, points=total.points - quota.get(key, engine.ZERO)))
-    current = {
-        row.key: row for row in rankings.unit_ranking(scheme, parent, period, with_previous=False)
-    }
-    ranked = engine.rank(
-        tried,
-        tie_break=rankings.tie_break_of(scheme),
-        previous={key: row.rank for key, row in current.items()},
-    )
-    return [
-        WhatIfRow(
-            unit=units[r.key],
-            rank=r.rank,
-            points=r.total.points,
-            submitted=r.total.submitted,
-            adopted=r.total.adopted,
-            current_rank=r.previous_rank,
-            current_points=engine.q2(current[r.key].figures.points) if r.key in current else None,
-            change=r.change,
-        )
-        for r in ranked
-    ]
-
-
-def _unit_deductions(scheme: Scheme, parent: Unit, period: engine.Period) -> list[engine.Fact]:
-    """Deductions the scheme's owner decided against units (not items) during the period."""
-    rows = AssessmentEvent.objects.filter(
-        unit=scheme.unit,
-        action=Decision.DEDUCT,
-        submission__isnull=True,
-        target__path__startswith=parent.path,
-        at__gte=period.start,
-        at__lt=period.end,
-    ).values_list("pk", "at", "target__code", "points", "reason")
-    return [
-        engine.Fact(
-            kind=engine.DEDUCT, event_id=f"c{pk}", at=at, origin_unit=code, points=points, note=note
-        )
-        for pk, at, code, points, note in rows
-    ]
-
-
-def _quota_deductions(
-    scheme: Scheme,
-    rules: engine.Scheme,
-    facts: list[engine.Fact],
-    period: engine.Period,
-    child_of: dict[str, str],
-) -> dict[str, Decimal]:
-    """Quota windows of the period that the ledger has settled, judged again under the tried
-    rules per child unit (with its subtree): child key → points to take off. Windows not yet
-    settled count in neither ranking."""
-    settled = set(
-        QuotaSettlement.objects.filter(version__scheme=scheme).values_list("window", flat=True)
-    )
-    end = min(period.end, dt.datetime.now(ledger.local_tz()))
-    if not rules.quotas or not settled or end <= period.start:
-        return {}
-    submits = [
-        engine.Fact(
-            kind=engine.SUBMIT,
-            event_id=f.event_id,
-            at=f.at,
-            item_id=f.item_id,
-            item_kind=f.item_kind,
-            origin_unit=child_of[f.origin_unit],
-        )
-        for f in facts
-        if f.kind == engine.SUBMIT and f.origin_unit in child_of
-    ]
-    window = engine.Period(period.key, period.start, end, period.grain)
-    cuts: dict[str, Decimal] = {}
-    for status in engine.quota_status(rules, submits, window, sorted(set(child_of.values()))):
-        judged = status.closed and status.window in settled and status.start >= period.start
-        if judged and not status.met:
-            cuts[status.unit] = cuts.get(status.unit, engine.ZERO) + status.deduction
-    return cuts
-
-
 def _whatif_parents(owner: Unit) -> list[tuple[int, str]]:
     units = (
         Unit.objects.filter(path__startswith=owner.path, is_active=True)
@@ -506,7 +370,7 @@ def scheme_whatif(request: HttpRequest, pk: int) -> HttpResponse:
             version = next(v for v in versions if v.pk == c["version"])
             parent = Unit.objects.get(pk=c["parent"])
             context.update(
-                rows=whatif_ranking(scheme, version, parent, period),
+                rows=whatif.compare(scheme, version, parent, period),
                 version=version,
                 parent=parent,
                 period=period,

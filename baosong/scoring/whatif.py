@@ -1,115 +1,126 @@
 """What-if (试算): a version's rules (usually a draft) run over a past period beside the ranking the
-ledger gives, so a scheme can be judged before it is adopted. Nothing is written."""
+ledger gives, so a scheme can be judged before it is adopted. Nothing is written.
+
+The one implementation behind both the UI (views_schemes.scheme_whatif) and the API
+(api.what_if). It replays what the ledger itself was built from, so that trying the version in
+force gives back `rankings.unit_ranking` exactly: the recorded events of the items touched in the
+period, the imported adoption records (history.historic_facts), the deductions decided against
+units, and only the quota windows the ledger has settled."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db.models import Q
-from django.utils import timezone
 
 from baosong.orgs.models import Unit
-from baosong.scoring import engine, ledger, rankings, workflow
-from baosong.scoring.models import AssessmentEvent, Scheme, SchemeVersion
+from baosong.scoring import engine, history, ledger, rankings, workflow
+from baosong.scoring.models import (
+    AssessmentEvent,
+    Decision,
+    QuotaSettlement,
+    Scheme,
+    SchemeVersion,
+)
 
 
 @dataclass(frozen=True)
-class Compared:
-    """One child unit in both rankings. `change` is positive when the unit moves up under the
-    tried version."""
+class WhatIfRow:
+    """One ranked child unit (with its subtree) under both rankings. `figures` are the tried
+    version's, `current_figures` the ledger's; `change` is positive when the tried version moves
+    the unit up that many places."""
 
     unit: Unit
-    current_rank: int
-    current_points: Decimal
     rank: int
     points: Decimal
-    submitted: int
-    adopted: int
+    figures: engine.Total
+    current_rank: int
+    current_points: Decimal
+    current_figures: rankings.Figures
     change: int
+
+    @property
+    def submitted(self) -> int:
+        return self.figures.submitted
+
+    @property
+    def adopted(self) -> int:
+        return self.figures.adopted
+
+    @property
+    def delta(self) -> Decimal:
+        return self.points - self.current_points
 
 
 def compare(
-    scheme: Scheme, draft_version: SchemeVersion, parent: Unit, period: engine.Period
-) -> list[Compared]:
-    """The child units of `parent` ranked under `draft_version` over `period` from the recorded
-    events, beside their ranking from the ledger; ordered by the tried rank."""
-    rules = ledger.scheme_of(draft_version)
-    children = list(Unit.objects.filter(parent=parent, is_active=True))
-    by_code: dict[str, Unit] = {}
-    for code, path in Unit.objects.filter(path__startswith=parent.path).values_list("code", "path"):
-        found = next((u for u in children if path.startswith(u.path)), None)
-        if found is not None:
-            by_code[code] = found
-    child_of = by_code.get
+    scheme: Scheme, version: SchemeVersion, parent: Unit, period: engine.Period
+) -> list[WhatIfRow]:
+    """Rank the child units of `parent` (each with its subtree; internal sections are not
+    ranked, as in `rankings.unit_ranking`) under `version`'s rules over what was recorded in
+    `period`, beside the ranking the ledger holds; ordered like `unit_ranking`. Only reads.
 
-    # Only items with an event in the period (or in a quota window that closes inside it) can
-    # change its figures; their whole history up to the end is loaded, so earlier credit counts.
-    since = min(
-        [period.start] + [engine.period_containing(q.per, period.start).start for q in rules.quotas]
-    )
-    items = Q(unit__path__startswith=parent.path) & workflow._items_with_events(since, period.end)
-    facts = ledger.load_facts(items, until=period.end)
-    facts += _unit_deductions(scheme, parent, period)
-    entries = engine.score(rules, facts, period)
-    points: dict[int, Decimal] = {u.pk: Decimal(0) for u in children}
-    counts: dict[int, list[int]] = {u.pk: [0, 0, 0, 0] for u in children}
-    for code, total in engine.unit_totals(entries).items():
-        child = child_of(code)
-        if child is None:
-            continue
-        points[child.pk] += total.points
-        for i, n in enumerate(
-            (total.submitted, total.adopted, total.lead_items, total.instructions)
-        ):
-            counts[child.pk][i] += n
-    for pk, deduction in _quota_deductions(rules, facts, period, children, child_of).items():
-        points[pk] -= deduction
-
-    ranked = engine.rank(
-        [
-            engine.Total(
-                key=str(pk),
-                points=engine.q2(points[pk]),
-                submitted=counts[pk][0],
-                adopted=counts[pk][1],
-                lead_items=counts[pk][2],
-                instructions=counts[pk][3],
-            )
-            for pk in points
-        ],
-        tie_break=rankings.tie_break_of(scheme),
-    )
-    current = {
-        row.key: row for row in rankings.unit_ranking(scheme, parent, period, with_previous=False)
+    Only items with an event inside the period are loaded (with their whole history up to its
+    end, so earlier credit counts), so a year at a city replays a few thousand events, not the
+    city's whole archive."""
+    # Named apart from the recorded version: the entries carry the name, and none of these is
+    # the ledger's.
+    rules = engine.scheme_from_data({**version.data, "version": f"whatif-{version.code}"})
+    current = rankings.unit_ranking(scheme, parent, period, with_previous=False)
+    # The ranked units are exactly those of the current ranking, so every row has both sides.
+    units = {row.key: row.unit for row in current if row.unit is not None}
+    _children, owner = rankings.subtree(parent)
+    child_of = {  # unit code → key of the ranked child whose subtree holds it
+        code: str(owner[pk])
+        for code, pk in Unit.objects.filter(path__startswith=parent.path).values_list("code", "pk")
+        if pk in owner and str(owner[pk]) in units
     }
-    units = {u.pk: u for u in children}
-    out = []
-    for r in ranked:
-        now = current.get(r.key)
-        current_rank = now.rank if now else len(ranked)
-        out.append(
-            Compared(
-                unit=units[int(r.key)],
-                current_rank=current_rank,
-                current_points=engine.q2(now.figures.points) if now else engine.ZERO,
-                rank=r.rank,
-                points=r.total.points,
-                submitted=r.total.submitted,
-                adopted=r.total.adopted,
-                change=current_rank - r.rank,
-            )
+    items = Q(unit__path__startswith=parent.path) & workflow._items_with_events(
+        period.start, period.end
+    )
+    facts = ledger.load_facts(items, until=period.end)
+    facts += history.historic_facts(scheme, period.start, period.end)
+    facts += _unit_deductions(scheme, parent, period)
+    entries = [
+        e._replace(unit=child_of[e.unit])
+        for e in engine.score(rules, facts, period)
+        if not e.person and e.unit in child_of
+    ]
+    totals = engine.unit_totals(entries)
+    quota = _quota_deductions(scheme, rules, facts, period, child_of)
+    tried = []
+    for key in units:
+        total = totals.get(key, engine.Total(key=key, points=engine.ZERO))
+        tried.append(replace(total, points=total.points - quota.get(key, engine.ZERO)))
+    now = {row.key: row for row in current}
+    ranked = engine.rank(
+        tried,
+        tie_break=rankings.tie_break_of(scheme),
+        previous={key: row.rank for key, row in now.items()},
+    )
+    rows = [
+        WhatIfRow(
+            unit=units[r.key],
+            rank=r.rank,
+            points=r.total.points,
+            figures=r.total,
+            current_rank=now[r.key].rank,
+            current_points=engine.q2(now[r.key].figures.points),
+            current_figures=now[r.key].figures,
+            change=now[r.key].rank - r.rank,
         )
-    out.sort(key=lambda c: (c.rank, c.unit.sort_order, c.unit.short_name))
-    return out
+        for r in ranked
+    ]
+    rows.sort(key=lambda r: (r.rank, r.unit.sort_order, r.unit.short_name))
+    return rows
 
 
 def _unit_deductions(scheme: Scheme, parent: Unit, period: engine.Period) -> list[engine.Fact]:
-    """Deductions decided by the scheme's owner against units (not items), as engine facts."""
+    """Deductions the scheme's owner decided against units (not items) during the period."""
     rows = AssessmentEvent.objects.filter(
         unit=scheme.unit,
+        action=Decision.DEDUCT,
         submission__isnull=True,
         target__path__startswith=parent.path,
         at__gte=period.start,
@@ -117,51 +128,52 @@ def _unit_deductions(scheme: Scheme, parent: Unit, period: engine.Period) -> lis
     ).values_list("pk", "at", "target__code", "points", "reason")
     return [
         engine.Fact(
-            kind=engine.DEDUCT,
-            event_id=f"c{pk}",
-            at=at,
-            origin_unit=code,
-            points=points,
-            note=reason,
+            kind=engine.DEDUCT, event_id=f"c{pk}", at=at, origin_unit=code, points=points, note=note
         )
-        for pk, at, code, points, reason in rows
+        for pk, at, code, points, note in rows
     ]
 
 
 def _quota_deductions(
+    scheme: Scheme,
     rules: engine.Scheme,
     facts: list[engine.Fact],
     period: engine.Period,
-    children: list[Unit],
-    child_of: Callable[[str], Unit | None],
-) -> dict[int, Decimal]:
-    """Quota windows closed by now inside the period, judged per child unit (each counting its
-    whole subtree, as when quotas are settled): the deductions they would bring."""
-    if not rules.quotas or not children:
+    child_of: dict[str, str],
+) -> dict[str, Decimal]:
+    """Quota windows of the period that the ledger has settled for a ranked unit, judged again
+    under the tried rules (each unit with its subtree): unit key → points to take off. Windows
+    not yet settled, and units never settled (below the scheme's own children), count in
+    neither ranking."""
+    settled = {
+        (str(unit_id), window)
+        for unit_id, window in QuotaSettlement.objects.filter(
+            version__scheme=scheme, unit_id__in=[int(k) for k in set(child_of.values())]
+        ).values_list("unit_id", "window")
+    }
+    end = min(period.end, dt.datetime.now(ledger.local_tz()))
+    if not rules.quotas or not settled or end <= period.start:
         return {}
-    submits = []
-    for fact in facts:
-        if fact.kind != engine.SUBMIT:
-            continue
-        child = child_of(fact.origin_unit)
-        if child is not None:
-            submits.append(
-                engine.Fact(
-                    kind=engine.SUBMIT,
-                    event_id=fact.event_id,
-                    at=fact.at,
-                    item_id=fact.item_id,
-                    item_kind=fact.item_kind,
-                    origin_unit=child.code,
-                )
-            )
-    end = min(period.end, timezone.now())
-    if end <= period.start:
-        return {}
+    submits = [
+        engine.Fact(
+            kind=engine.SUBMIT,
+            event_id=f.event_id,
+            at=f.at,
+            item_id=f.item_id,
+            item_kind=f.item_kind,
+            origin_unit=child_of[f.origin_unit],
+        )
+        for f in facts
+        if f.kind == engine.SUBMIT and f.origin_unit in child_of
+    ]
     window = engine.Period(period.key, period.start, end, period.grain)
-    by_code = {u.code: u.pk for u in children}
-    out: dict[int, Decimal] = defaultdict(Decimal)
-    for status in engine.quota_status(rules, submits, window, list(by_code)):
-        if status.closed and status.deduction:
-            out[by_code[status.unit]] += status.deduction
-    return out
+    cuts: dict[str, Decimal] = {}
+    for status in engine.quota_status(rules, submits, window, sorted(set(child_of.values()))):
+        judged = (
+            status.closed
+            and (status.unit, status.window) in settled
+            and status.start >= period.start
+        )
+        if judged and not status.met:
+            cuts[status.unit] = cuts.get(status.unit, engine.ZERO) + status.deduction
+    return cuts
