@@ -76,7 +76,7 @@ def compare(
         for code, pk in Unit.objects.filter(path__startswith=parent.path).values_list("code", "pk")
         if pk in owner and str(owner[pk]) in units
     }
-    items = Q(unit__path__startswith=parent.path) & workflow._items_with_events(
+    items = Q(unit__path__startswith=parent.path) & workflow.items_with_events(
         period.start, period.end
     )
     facts = ledger.load_facts(items, until=period.end)

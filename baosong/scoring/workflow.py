@@ -405,7 +405,7 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
     stats = {"facts": 0, "entries": 0, "cells": 0, "corrected": 0}
     if start >= end:
         return stats
-    touched = _items_with_events(start, end) & Q(unit__path__startswith=owner)
+    touched = items_with_events(start, end) & Q(unit__path__startswith=owner)
     from baosong.scoring import history
 
     facts = (
@@ -455,7 +455,7 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
     return stats
 
 
-def _items_with_events(start: dt.datetime, end: dt.datetime) -> Q:
+def items_with_events(start: dt.datetime, end: dt.datetime) -> Q:
     from baosong.publications.models import Event as PublicationEvent
     from baosong.submissions.models import Event as SubmissionEvent
 
