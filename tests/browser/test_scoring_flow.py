@@ -11,7 +11,6 @@ The draft v2 lowers the city's adoption base from 10 to 2: PA 5 + 2 = 7, QH stil
 what-if ranks QH first (↑1) and PA second (↓1). The circular keeps the ranking in force.
 """
 
-import contextlib
 import datetime as dt
 import os
 import re
@@ -27,8 +26,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.browser.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PASSWORD,
     ROOT,
     _browser_missing,
@@ -146,26 +143,25 @@ def scoring_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 drop()
 
 
-@pytest.fixture(scope="module")
-def signed_in(scoring_server: str) -> Iterator[Callable[[str], Any]]:
-    from playwright.sync_api import sync_playwright
+@pytest.fixture
+def signed_in(browser: Any, scoring_server: str) -> Iterator[Callable[[str], Any]]:
+    """A signed-in page per person, each in its own context of the session's Chromium (one
+    Playwright per process: a second sync_playwright() inside the first one fails)."""
+    contexts: list[Any] = []
 
-    with contextlib.ExitStack() as stack:
-        pw = stack.enter_context(sync_playwright())
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        stack.callback(chromium.close)
+    def open_as(login: str) -> Any:
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        sign_in(page, scoring_server, login)
+        return page
 
-        def open_as(login: str) -> Any:
-            context = chromium.new_context(
-                viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True
-            )
-            stack.callback(context.close)
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            sign_in(page, scoring_server, login)
-            return page
-
-        yield open_as
+    yield open_as
+    for context in contexts:
+        context.close()
 
 
 class Shots:
