@@ -153,10 +153,6 @@ def parse(table: str) -> dict[str, dict[str, str]]:
 EXPECTED = {"page": parse(PAGES), "api": parse(APIS)}
 
 # Where the code answers otherwise today: (channel, persona, action) → why the table is right.
-SILENT_CREATE = (
-    "POST /scoring/schemes/ from someone who may create no scheme at all (no form on the page) "
-    "is silently dropped: 200 with the list, no message, instead of 403"
-)
 PEOPLE_TAB = (
     "the page's people tab (/scoring/?tab=people) lists every author of the city's subtree with "
     "points to anyone who may read the ranking, while the API refuses the same people ranking "
@@ -164,17 +160,6 @@ PEOPLE_TAB = (
     "drill-down detail); a county officer sees the other county's authors' points"
 )
 WRONG_NOW: dict[tuple[str, str, str], str] = {
-    **{
-        ("page", persona, "create"): SILENT_CREATE
-        for persona in (
-            "reviewer",
-            "county_officer",
-            "sibling_officer",
-            "system_admin",
-            "security_admin",
-            "audit_admin",
-        )
-    },
     ("page", "county_officer", "people"): PEOPLE_TAB,
     ("page", "county_admin", "people"): PEOPLE_TAB,
 }

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -72,6 +72,8 @@ def scheme_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     managed = scope_for(user).units_with(Role.EDITOR, Role.UNIT_ADMIN)
     units = [(u.pk, u.short_name) for u in Unit.objects.filter(pk__in=managed).order_by("path")]
+    if request.method == "POST" and not units:
+        raise PermissionDenied(gettext("只有编辑或单位管理员可以为本单位制定计分办法。"))
     form = SchemeCreateForm(request.POST or None, units=units)
     if request.method == "POST" and form.is_valid():
         unit = Unit.objects.get(pk=form.cleaned_data["unit"])
@@ -289,8 +291,14 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def scheme_new_version(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     scheme = access.get_scheme_for(user, pk, need="manage")
+    existing = scheme.versions.filter(status=VersionStatus.DRAFT).first()
     version = workflow.new_version(by=user, scheme=scheme, ip=client_ip(request))
-    messages.success(request, gettext("已新建第 %d 版草稿，规则复制自上一版本。") % version.number)
+    if existing is not None:
+        messages.info(request, gettext("已有第 %d 版草稿，请在草稿上修改。") % version.number)
+    else:
+        messages.success(
+            request, gettext("已新建第 %d 版草稿，规则复制自上一版本。") % version.number
+        )
     return redirect("scheme_version_edit", pk=version.pk)
 
 
@@ -351,9 +359,9 @@ def scheme_whatif(request: HttpRequest, pk: int) -> HttpResponse:
         "key": str(_today().year),
         "parent": scheme.unit_id,
     }
-    form = WhatIfForm(
-        request.GET or defaults, versions=choices, parents=_whatif_parents(scheme.unit)
-    )
+    # A link may name only the version (试算 on a version page): the rest take their defaults.
+    data = {**defaults, **request.GET.dict()} if request.GET else defaults
+    form = WhatIfForm(data, versions=choices, parents=_whatif_parents(scheme.unit))
     context: dict[str, Any] = {"scheme": scheme, "form": form, "rows": None}
     if form.is_valid():
         c = form.cleaned_data
