@@ -24,7 +24,8 @@ from baosong.orgs.models import Level, Role, Unit, User
 from baosong.publications import workflow as pubs
 from baosong.publications.models import AdoptionForm, PublicationKind
 from baosong.publications.workflow import SourceInput
-from baosong.scoring import rankings, workflow
+from baosong.scoring import engine, rankings, workflow
+from baosong.scoring.ledger import local_tz
 from baosong.scoring.models import Circular, Scheme
 from baosong.submissions.models import Submission
 from conftest import client_for, make_person, make_unit
@@ -134,6 +135,7 @@ def test_htmx_filter_change_returns_only_the_ranking_partial(
     assert response.status_code == 200
     assert html.lstrip().startswith('<div id="ranking">') and "<html" not in html
     assert _cells(html, str(world.county_a.pk))["points"] == "20.00"
+    assert response["HX-Push-Url"].endswith(f"unit={world.city_a.pk}&grain=year&key=2026")
 
 
 def test_a_month_key_carries_over_when_the_grain_changes(world: Any, scenario: Scenario) -> None:
@@ -303,3 +305,16 @@ def test_a_bad_circular_period_is_shown_on_the_form(world: Any, scenario: Scenar
     assert response.status_code == 400
     assert "统计期间的格式不对" in response.content.decode()
     assert not Circular.objects.exists()
+
+
+def test_unit_drill_down_shows_the_weekly_quota_of_the_current_week(
+    world: Any, scenario: Scenario
+) -> None:
+    # The demo scheme asks for at least 2 items a week: 安平 has 2 this week, 青石 1.
+    client = client_for(world.editor_city)
+    a1 = client.get(_drill_url(scenario, world.county_a)).context["week_quotas"]
+    a2 = client.get(_drill_url(scenario, world.county_a2)).context["week_quotas"]
+    current = engine.period_containing("week", dt.datetime.now(local_tz())).key
+    this_week = {w.window: w for w in a1}[current]
+    assert (this_week.submitted, this_week.needed, this_week.met) == (2, 2, True)
+    assert {w.window: w for w in a2}[current].met is False

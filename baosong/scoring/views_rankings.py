@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import statistics
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from baosong.lib.http import attachment, client_ip, is_htmx
 from baosong.orgs.models import Unit, User
-from baosong.scoring import access, engine, rankings, workflow
+from baosong.scoring import access, engine, ledger, rankings, workflow
 from baosong.scoring.ledger import local_tz
 from baosong.scoring.models import Circular, LedgerEntry, Scheme
 from baosong.submissions import access as items_access
@@ -250,8 +251,14 @@ def ranking_home(request: HttpRequest) -> HttpResponse:
         "period_options": _period_options(filters.choice),
         "can_manage": filters.scheme is not None and access.can_manage_scheme(user, filters.scheme),
     }
-    template = "scoring/ranking.html#ranking" if is_htmx(request) else "scoring/ranking.html"
-    return render(request, template, context)
+    if not is_htmx(request):
+        return render(request, "scoring/ranking.html", context)
+    response = render(request, "scoring/ranking.html#ranking", context)
+    if filters.scheme is not None:
+        # The address bar shows the period actually ranked, not a key left from another grain.
+        extra = {"tab": tab} if tab == "people" else {}
+        response["HX-Push-Url"] = f"{request.path}?{filters.query(**extra)}"
+    return response
 
 
 def _drillable_people(user: User, scheme: Scheme, rows: list[rankings.Row]) -> set[str]:
@@ -280,10 +287,14 @@ def _drill_context(
     request: HttpRequest, scheme: Scheme, entries: QuerySet[LedgerEntry], choice: PeriodChoice
 ) -> dict[str, Any]:
     user = _user(request)
-    sums = [
-        CategorySum(cat, str(CATEGORY_LABEL.get(cat, cat)), total or Decimal(0), n)
-        for cat, total, n in rankings.by_category(entries)
-    ]
+    order = {cat: i for i, cat in enumerate(engine.CATEGORIES)}
+    sums = sorted(
+        (
+            CategorySum(cat, str(CATEGORY_LABEL.get(cat, cat)), total or Decimal(0), n)
+            for cat, total, n in rankings.by_category(entries)
+        ),
+        key=lambda s: order.get(s.category, len(order)),
+    )
     only = request.GET.get("only", "")
     lines = entries.filter(ONLY[only]) if only in ONLY else entries
     page = Paginator(lines, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -316,6 +327,58 @@ def _drill_context(
     }
 
 
+@dataclass
+class WeekQuota:
+    label: str
+    window: str
+    first_day: dt.date
+    last_day: dt.date
+    submitted: int
+    needed: int
+    met: bool
+    closed: bool
+
+
+def week_quotas(
+    scheme: Scheme, entries: QuerySet[LedgerEntry], period: engine.Period
+) -> list[WeekQuota]:
+    """Weekly quotas need submissions by week, which the monthly rollups cannot give; the
+    unit's page counts them from its own (already narrowed) submission lines."""
+    version = rankings.version_for(scheme, period)
+    quotas = [q for q in ledger.scheme_of(version).quotas if q.per == "week"] if version else []
+    if not quotas:
+        return []
+    tz = local_tz()
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for at, n, kind in entries.filter(ONLY["submitted"]).values_list(
+        "at", "d_submitted", "item_kind"
+    ):
+        counts[engine.window_key("week", at, tz)][kind] += n
+    now = dt.datetime.now(tz)
+    rows: list[WeekQuota] = []
+    for quota in quotas:
+        window = engine.period_containing("week", period.start.astimezone(tz))
+        while window.start < period.end and window.start < now:
+            kinds = counts.get(window.key, {})
+            done = sum(kinds.values())
+            met = done >= quota.min_items and all(kinds.get(k, 0) >= n for k, n in quota.min_kinds)
+            last_day = (window.end - dt.timedelta(days=1)).date()
+            rows.append(
+                WeekQuota(
+                    quota.label,
+                    window.key,
+                    window.start.date(),
+                    last_day,
+                    done,
+                    quota.min_items,
+                    met,
+                    window.end <= now,
+                )
+            )
+            window = engine.period_containing("week", window.end)
+    return rows
+
+
 @require_GET
 def ranking_unit(request: HttpRequest, scheme_pk: int, unit_pk: int) -> HttpResponse:
     """The ledger lines behind one unit's figures (its whole subtree) in the period."""
@@ -325,7 +388,19 @@ def ranking_unit(request: HttpRequest, scheme_pk: int, unit_pk: int) -> HttpResp
     choice = period_choice(request.GET)
     entries = rankings.unit_entries(scheme, unit, choice.period)
     context = _drill_context(request, scheme, entries, choice)
-    context.update({"unit": unit, "person": None, "subject": unit.short_name})
+    weeks = week_quotas(scheme, entries, choice.period)
+    closed = [w for w in weeks if w.closed]
+    context.update(
+        {
+            "unit": unit,
+            "person": None,
+            "subject": unit.short_name,
+            "week_quotas": weeks,
+            "weeks_closed": len(closed),
+            "weeks_met": sum(1 for w in closed if w.met),
+            "weeks_missed": sum(1 for w in closed if not w.met),
+        }
+    )
     return render(request, "scoring/drill.html", context)
 
 
@@ -364,8 +439,8 @@ def dashboard_data(
 ) -> dict[str, Any]:
     """Everything the charts draw, as plain JSON-able data with Chinese labels."""
     last_moment = period.end - dt.timedelta(microseconds=1)
-    local = last_moment.astimezone(local_tz())
-    last = local.year * 100 + local.month
+    local = min(last_moment, dt.datetime.now(dt.UTC)).astimezone(local_tz())
+    last = local.year * 100 + local.month  # no empty future months at the right edge
     first = _yyyymm_back(last, 11)
     series = {m: (s, a) for m, s, a, _p in rankings.monthly_series(scheme, parent, first, last)}
     months = [_yyyymm_back(last, 11 - i) for i in range(12)]

@@ -31,8 +31,9 @@
   }
 
   function quadrant(d) {
-    var line = function (axis, value) {
-      var item = { name: d.labels.median };
+    var over = d.points.some(function (p) { return p.value[1] > 100; });
+    var line = function (axis, value, position) {
+      var item = { name: d.labels.median, label: { position: position } };
       item[axis] = value;
       return item;
     };
@@ -43,19 +44,25 @@
           return p.data.name + "<br>" + d.labels.x + "：" + p.data.value[0] + "<br>" + d.labels.y + "：" + p.data.value[1];
         },
       },
-      xAxis: { type: "value", name: d.labels.x, nameLocation: "middle", nameGap: 28, minInterval: 1 },
-      yAxis: { type: "value", name: d.labels.y, max: 100 },
+      // Head room on the right so the busiest unit's dot and name are not cut at the edge.
+      xAxis: {
+        type: "value", name: d.labels.x, nameLocation: "middle", nameGap: 28, minInterval: 1,
+        max: function (v) { return Math.ceil(v.max * 1.15) + 1; },
+      },
+      // Imported adoptions without their submissions can push a rate past 100 %: then let the
+      // axis grow, otherwise keep the natural 0-100 scale.
+      yAxis: { type: "value", name: d.labels.y, max: over ? undefined : 100 },
       series: [{
         type: "scatter",
         symbolSize: 14,
         data: d.points,
-        label: { show: !narrow(), position: "right", formatter: "{b}", fontSize: 11 },
+        label: { show: !narrow(), position: "top", formatter: "{b}", fontSize: 11 },
         markLine: {
           silent: true,
           symbol: "none",
           lineStyle: { type: "dashed", color: "#94a3b8" },
           label: { formatter: d.labels.median + " {c}", fontSize: 10 },
-          data: [line("xAxis", d.median_submitted), line("yAxis", d.median_rate)],
+          data: [line("xAxis", d.median_submitted, "end"), line("yAxis", d.median_rate, "insideEndTop")],
         },
       }],
     });
@@ -79,10 +86,11 @@
   function spread(d) {
     var vertical = narrow();
     var category = { type: "category", data: d.units, axisLabel: { interval: 0, rotate: vertical ? 0 : 30 } };
-    var value = { type: "value" };
+    var value = { type: "value", splitNumber: vertical ? 3 : 5, axisLabel: { hideOverlap: true } };
     var markAxis = vertical ? "xAxis" : "yAxis";
-    var mark = function (name, v) {
-      var item = { name: name };
+    // Median and minimum are often close: their labels sit on opposite sides of the line.
+    var mark = function (name, v, position) {
+      var item = { name: name, label: { position: position } };
       item[markAxis] = v;
       return item;
     };
@@ -100,8 +108,12 @@
           silent: true,
           symbol: "none",
           lineStyle: { type: "dashed" },
-          label: { formatter: "{b} {c}", fontSize: 10, position: "insideEndTop" },
-          data: [mark(d.labels.max, d.max), mark(d.labels.median, d.median), mark(d.labels.min, d.min)],
+          label: { show: !vertical, formatter: "{b} {c}", fontSize: 10 },
+          data: [
+            mark(d.labels.max, d.max, "insideEndTop"),
+            mark(d.labels.median, d.median, "insideStartTop"),
+            mark(d.labels.min, d.min, "insideEndBottom"),
+          ],
         },
       }],
     });
