@@ -318,3 +318,14 @@ def test_unit_drill_down_shows_the_weekly_quota_of_the_current_week(
     this_week = {w.window: w for w in a1}[current]
     assert (this_week.submitted, this_week.needed, this_week.met) == (2, 2, True)
     assert {w.window: w for w in a2}[current].met is False
+
+
+def test_county_staff_do_not_see_the_people_ranking_of_the_whole_city(
+    world: Any, scenario: Scenario
+) -> None:
+    # Authors' points are drill-down detail: the county officer may not open the city's entries.
+    client = client_for(world.officer_county_a)
+    assert client.get(_ranking_url(scenario, tab="people")).status_code == 403
+    assert "tab=people" not in client.get(_ranking_url(scenario)).content.decode()
+    own = _ranking_url(scenario, tab="people", unit=str(world.county_a.pk))
+    assert client.get(own).status_code == 200

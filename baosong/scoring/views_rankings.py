@@ -240,6 +240,10 @@ def ranking_home(request: HttpRequest) -> HttpResponse:
                 r.key for r in rows if r.unit and access.can_drill_unit(user, scheme, r.unit)
             }
         else:
+            # Authors' figures are drill-down detail (as in the API): only for those who may
+            # open the parent unit's entries.
+            if not access.can_drill_unit(user, scheme, parent):
+                raise PermissionDenied(gettext("您只能查看本单位及下属单位人员的得分。"))
             rows = rankings.person_ranking(scheme, parent, filters.choice.period)
             drillable = _drillable_people(user, scheme, rows)
     context = {
@@ -249,6 +253,9 @@ def ranking_home(request: HttpRequest) -> HttpResponse:
         "drillable": drillable,
         "grains": GRAIN_LABEL,
         "period_options": _period_options(filters.choice),
+        "can_see_people": filters.scheme is not None
+        and filters.parent is not None
+        and access.can_drill_unit(user, filters.scheme, filters.parent),
         "can_manage": filters.scheme is not None and access.can_manage_scheme(user, filters.scheme),
     }
     if not is_htmx(request):
