@@ -91,6 +91,7 @@ def top_up(target: Unit, people: People) -> None:
         pk: people.get(pk, Role.OFFICER, Role.CORRESPONDENT)
         for pk in Unit.objects.values_list("id", flat=True)
     }
+    paths: dict[int, str] = dict(Unit.objects.values_list("id", "path"))
     units = [
         (pk, parent, level)
         for pk, parent, level in Unit.objects.filter(
@@ -117,6 +118,7 @@ def top_up(target: Unit, people: People) -> None:
         item_type = rng.choices(["info", "news", "special"], weights=[80, 15, 5])[0]
         submitted = now - dt.timedelta(seconds=rng.randrange(3 * 365 * 86400))
         created = submitted - dt.timedelta(seconds=rng.randrange(10 * 86400))
+        title = f"{PLACES[rng.randrange(len(PLACES))]}{TOPICS[topic]}"
         status = Status.RETURNED if state == Handling.RETURNED else Status.SUBMITTED
         items.append(
             (
@@ -124,7 +126,7 @@ def top_up(target: Unit, people: People) -> None:
                 unit_id,
                 item_type,
                 KIND_BY_INDEX[topic % 4] if item_type == "info" else "",
-                f"{PLACES[rng.randrange(len(PLACES))]}{TOPICS[topic]}",
+                title,
                 BODIES[pk % len(BODIES)],
                 created.date(),
                 MARK,
@@ -151,6 +153,7 @@ def top_up(target: Unit, people: People) -> None:
             receipts.append(
                 (pk, parent_id, opened_at, opened_at, forwarded_by, Handling.FORWARDED.value)
                 + (None,) * 4
+                + (title, paths[unit_id])
             )
         receipts.append(
             (
@@ -164,6 +167,8 @@ def top_up(target: Unit, people: People) -> None:
                 _ts(submitted + dt.timedelta(hours=1)) if claimed else None,
                 forwarded_from,
                 forwarded_by,
+                title,
+                paths[unit_id],
             )
         )
     with transaction.atomic():
@@ -205,6 +210,8 @@ def top_up(target: Unit, people: People) -> None:
                 "claimed_at",
                 "forwarded_from_id",
                 "forwarded_by_id",
+                "sort_title",
+                "origin_path",
             ],
             receipts,
         )

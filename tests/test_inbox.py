@@ -13,6 +13,7 @@ from django.utils import timezone
 from PIL import Image
 
 from baosong.audit.models import Event as AuditEvent
+from baosong.orgs import workflow as orgs
 from baosong.orgs.models import Role, Unit, User
 from baosong.publications import workflow
 from baosong.publications.models import (
@@ -161,6 +162,12 @@ def test_inbox_renders_in_a_constant_number_of_queries(
     editor.get("/inbox/")
     with CaptureQueriesContext(connection) as five:
         assert editor.get("/inbox/").status_code == 200
+    urls = ["/inbox/?tab=all", "/inbox/?tab=all&sort=title", "/inbox/?tab=all&sort=origin"]
+    budgets = {}
+    for url in urls:
+        with CaptureQueriesContext(connection) as queries:
+            assert editor.get(url).status_code == 200
+        budgets[url] = len(queries)
     for n in range(5, 30):
         item = county_item(world, f"稿件{n}")
         if n % 3 == 0:
@@ -172,6 +179,33 @@ def test_inbox_renders_in_a_constant_number_of_queries(
     with django_assert_max_num_queries(len(five)):
         page = editor.get("/inbox/?tab=all")
     assert page.status_code == 200 and page.content.decode().count('data-label="收到时间"') == 20
+    for url, budget in budgets.items():
+        with django_assert_max_num_queries(budget):
+            assert editor.get(url).status_code == 200
+
+
+def test_a_keyword_matches_titles_whatever_the_case_of_its_letters(world: Any) -> None:
+    county_item(world, "AI助力基层治理")
+    county_item(world, "安平县干部培训")
+    editor = client_for(world.editor_city)
+    for keyword, found, missing in [
+        ("基层", "AI助力基层治理", "安平县干部培训"),
+        ("ai助力", "AI助力基层治理", "安平县干部培训"),
+        ("干部", "安平县干部培训", "AI助力基层治理"),
+    ]:
+        page = editor.get("/inbox/", {"q": keyword}).content.decode()
+        assert found in page and missing not in page, keyword
+
+
+def test_an_editor_of_two_units_sees_which_unit_received_each_item(world: Any) -> None:
+    both = make_person("editor_both", world.city_a, Role.EDITOR)
+    orgs.add_membership(by=None, person=both, unit=world.province, role=Role.EDITOR)
+    item = county_item(world, "安平县转报稿件")
+    workflow.forward(by=world.editor_city, item=item)
+    page = client_for(both).get("/inbox/?tab=all&sort=title").content.decode()
+    assert "收件单位：临江市委组织部" in page and "收件单位：江川省委组织部" in page
+    assert "由临江市委组织部转报（editor_city）" in page
+    assert page.count('<td data-label="报送单位">安平县委组织部</td>') == 2
 
 
 def test_adopting_through_the_page_records_the_adoption_and_its_event(world: Any) -> None:

@@ -31,3 +31,12 @@ def test_receipts_copy_title_and_origin_and_the_inbox_sorts_by_them(world: Any) 
     # 安平 (CA1) was created before 青石 (CA2), so its path sorts first.
     assert page.index(late.title) < page.index(early.title)
     assert client_for(editor_province).get("/inbox/?sort=title").status_code == 200
+
+
+def test_receipts_with_the_same_title_or_origin_list_the_newest_first(world: Any) -> None:
+    older = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "同题稿件")
+    newer = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "同题稿件")
+    city = client_for(world.editor_city)
+    for sort in ("title", "origin"):
+        page = city.get(f"/inbox/?tab=all&sort={sort}").content.decode()
+        assert page.index(f"/inbox/{newer.pk}/") < page.index(f"/inbox/{older.pk}/"), sort

@@ -370,6 +370,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     counts = selectors.inbox_counts(user, filters)
     rows = selectors.inbox_rows(user, filters, tab, filters.get("sort") or "-received")
     page, total = _capped_page(rows, counts[tab], request.GET.get("page"))
+    page.object_list = selectors.with_units(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("tab", None)
