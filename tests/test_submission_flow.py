@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from baosong.submissions import workflow
 from baosong.submissions.models import Event, Notification, Status, Version
 from baosong.submissions.workflow import DraftInput
+from conftest import client_for
 
 
 def draft(world: Any, **overrides: Any) -> Any:
@@ -71,3 +72,48 @@ def test_a_reviewer_of_another_unit_cannot_approve(world: Any) -> None:
     workflow.submit_for_review(by=world.officer_county_a, item=item)
     with pytest.raises(PermissionDenied):
         workflow.approve(by=world.outsider, item=item)
+
+
+# Issue 3: each transition through its view reads and writes in a fixed, small number of queries
+# (counted inside the test's transaction: SAVEPOINT and RELEASE stand for BEGIN and COMMIT). The
+# item is read once, locked, with the access facts about the actor; the notes' recipients come
+# with their email preferences. Submitting upward is left out: the scoring ledger adds its own.
+# Before this budget: submit 16, approve, withdraw, return and reject 13 each.
+TRANSITION_BUDGETS = [
+    ("officer", "submit", {}, 10),
+    ("reviewer", "approve", {"comment": "同意"}, 12),
+    ("reviewer", "approve", {"comment": "同意"}, 12),
+    ("officer", "withdraw", {}, 8),
+    ("officer", "submit", {}, 10),
+    ("reviewer", "return", {"comment": "请补充数据"}, 11),
+    ("officer", "submit", {}, 10),
+    ("reviewer", "reject", {"comment": "不予采用"}, 11),
+]
+
+
+def test_each_transition_through_its_view_stays_within_its_query_budget(
+    world: Any, django_assert_max_num_queries: Any
+) -> None:
+    item = draft(world)
+    clients = {
+        "officer": client_for(world.officer_county_a),
+        "reviewer": client_for(world.reviewer_county_a),
+    }
+    for actor, verb, data, budget in TRANSITION_BUDGETS:
+        with django_assert_max_num_queries(budget):
+            response = clients[actor].post(f"/items/{item.pk}/{verb}/", data)
+        assert response.status_code == 302, (verb, response.status_code)
+    item.refresh_from_db()
+    assert item.status == Status.REJECTED
+    actions = list(Event.objects.filter(submission=item).values_list("action", flat=True))
+    assert actions == [
+        "create",
+        "submit_for_review",
+        "approve",
+        "approve",
+        "withdraw",
+        "submit_for_review",
+        "return",
+        "submit_for_review",
+        "reject",
+    ]

@@ -7,8 +7,12 @@
 - Nobody else sees it: another officer of the same unit, other units, the platform admins → 404.
 """
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils.translation import gettext
 
@@ -60,8 +64,65 @@ def visible_submissions(user: User) -> QuerySet[Submission]:
     return Submission.objects.filter(condition)
 
 
+def exists_fact(
+    model: type[Model], condition: str, *params: Any, of: type[Model] = Submission
+) -> RawSQL:
+    """An annotation for a query of `of` (items unless said): whether a row of `model` meets
+    `condition`, where `{t}` names that model's table and `{row}` the row being read (an indexed
+    EXISTS, so that a check reads along with the row it is about instead of in a query of its own).
+
+    Written as SQL because Django compiles an Exists() subquery at about the cost of a whole
+    query (0.4 ms of CPU, measured on this machine), which would undo the round trip saved; this
+    costs a tenth of that."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    where = condition.format(t=table, row=quote(of._meta.db_table))
+    return RawSQL(f"EXISTS (SELECT 1 FROM {table} WHERE {where})", params, BooleanField())
+
+
+def with_facts_for(items: QuerySet[Submission], user: User) -> QuerySet[Submission]:
+    """Items read together with whether `user` is an author and a named assignee of each, for
+    read_for."""
+    mine = "{t}.submission_id = {row}.id AND {t}.user_id = %s"
+    return items.annotate(
+        user_is_author=exists_fact(Author, mine, user.pk),
+        user_is_assignee=exists_fact(Assignee, mine, user.pk),
+    )
+
+
+def read_for(items: QuerySet[Submission], user: User, pk: int) -> Submission:
+    """One item of `items`, read with the facts about `user` that is_author and (on a stage
+    that names people) acts_on_current_stage would otherwise each read in a query of their own."""
+    item = with_facts_for(items, user).get(pk=pk)
+    item._baosong_facts_for = user.pk  # type: ignore[attr-defined]
+    return item
+
+
+def forget_facts(item: Submission) -> None:
+    """Called when the item's authors or assignees change, so the facts read with it go too."""
+    item.__dict__.pop("_baosong_facts_for", None)
+
+
+def _fact(user: User, item: Submission, name: str) -> bool | None:
+    """A fact read along with the item for this user, or None when it was not read."""
+    if user.pk is None or getattr(item, "_baosong_facts_for", None) != user.pk:
+        return None
+    value = getattr(item, name, None)
+    return None if value is None else bool(value)
+
+
 def is_author(user: User, item: Submission) -> bool:
+    known = _fact(user, item, "user_is_author")
+    if known is not None:
+        return known
     return Author.objects.filter(submission=item, user=user).exists()
+
+
+def _is_assignee(user: User, item: Submission) -> bool:
+    known = _fact(user, item, "user_is_assignee")
+    if known is not None:
+        return known
+    return Assignee.objects.filter(submission=item, user=user).exists()
 
 
 def acts_on_current_stage(user: User, item: Submission) -> str | None:
@@ -71,7 +132,7 @@ def acts_on_current_stage(user: User, item: Submission) -> str | None:
         return None
     if stage.get("people"):
         serving = item.unit_id in scope_for(user).unit_roles
-        if serving and Assignee.objects.filter(submission=item, user=user).exists():
+        if serving and _is_assignee(user, item):
             return f"stage:{stage['name']}"
         return None
     if item.unit_id in scope_for(user).units_with(stage["role"]):
@@ -104,6 +165,8 @@ def _sees(user: User, item: Submission) -> tuple[bool, bool | None]:
     user may open it, and whether they are an author when that had to be read (else None)."""
     if not user.is_active:
         return False, None
+    if _fact(user, item, "user_is_author"):
+        return True, True  # read with the item, so this costs no query (nor the scope's)
     if item.unit_id in _reviewer_unit_ids(user):
         return True, None
     editor_units = scope_for(user).units_with(Role.EDITOR)
@@ -118,13 +181,19 @@ def _sees(user: User, item: Submission) -> tuple[bool, bool | None]:
     return item.unit_id in _named_stage_unit_ids(user), False
 
 
-def get_submission_for(user: User, pk: int, need: str = "view") -> Submission:
+def get_submission_for(
+    user: User, pk: int, need: str = "view", rows: QuerySet[Submission] | None = None
+) -> Submission:
     """An item the user may see (404 otherwise); need="edit" or "review" → 403 when not allowed.
 
     The item is read by its key and the visibility rule checked on it alone: filtering the
-    whole visible set (three branches, one a subquery) cost a third of a transition's time."""
+    whole visible set (three branches, one a subquery) cost a third of a transition's time.
+    `rows` is the query to read it from: the workflow passes its locked one, so that a transition
+    reads the item once (by default the item comes with its unit and creator)."""
+    if rows is None:
+        rows = Submission.objects.select_related("unit", "created_by")
     try:
-        item = Submission.objects.select_related("unit", "created_by").get(pk=pk)
+        item = read_for(rows, user, pk)
     except (Submission.DoesNotExist, ValueError) as exc:
         raise Http404("submission") from exc
     visible, authored = _sees(user, item)

@@ -205,14 +205,15 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "submissions/item_edit.html", context)
 
 
-def _submit_after_save(request: HttpRequest, user: User, item: Submission) -> HttpResponse:
+def _submit_after_save(request: HttpRequest, user: User, item: Submission | int) -> HttpResponse:
+    pk = item if isinstance(item, int) else item.pk
     try:
         workflow.submit_for_review(by=user, item=item, ip=client_ip(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect("items_edit", pk=item.pk)
+        return redirect("items_edit", pk=pk)
     messages.success(request, gettext("已提交审核。"))
-    return redirect("items_detail", pk=item.pk)
+    return redirect("items_detail", pk=pk)
 
 
 @require_POST
@@ -287,13 +288,17 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "submissions/item_detail.html", context)
 
 
+# The decisions, submit and withdraw hand the key to the workflow, whose locked read of the item
+# is also the access check (404 when not visible): one read of the row per request, not two.
+
+
 def _decide(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     user = _user(request)
-    item = access.get_submission_for(user, pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
+        access.get_submission_for(user, pk)  # 404 for what the user may not see, form or not
         messages.error(request, gettext("意见不超过 2000 字。"))
-        return redirect("items_detail", pk=item.pk)
+        return redirect("items_detail", pk=pk)
     comment, anchor, ip = (
         form.cleaned_data["comment"],
         form.cleaned_data["anchor"],
@@ -301,21 +306,21 @@ def _decide(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     )
     try:
         if verb == EventAction.APPROVE:
-            item = workflow.approve(by=user, item=item, comment=comment, ip=ip)
+            item = workflow.approve(by=user, item=pk, comment=comment, ip=ip)
             done = (
                 gettext("已报送上级单位。")
                 if item.status == Status.SUBMITTED
                 else gettext("已通过，转入下一审核环节。")
             )
         elif verb == EventAction.RETURN:
-            workflow.return_to_authors(by=user, item=item, comment=comment, anchor=anchor, ip=ip)
+            workflow.return_to_authors(by=user, item=pk, comment=comment, anchor=anchor, ip=ip)
             done = gettext("已退回作者修改。")
         else:
-            workflow.reject(by=user, item=item, reason=comment, ip=ip)
+            workflow.reject(by=user, item=pk, reason=comment, ip=ip)
             done = gettext("已作不予通过处理。")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect("items_detail", pk=item.pk)
+        return redirect("items_detail", pk=pk)
     messages.success(request, done)
     return redirect("review_queue")
 
@@ -337,22 +342,19 @@ def item_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def item_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    item = access.get_submission_for(user, pk, need="author")
-    return _submit_after_save(request, user, item)
+    return _submit_after_save(request, _user(request), pk)
 
 
 @require_POST
 def item_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    item = access.get_submission_for(user, pk, need="author")
     try:
-        workflow.withdraw(by=user, item=item, ip=client_ip(request))
+        workflow.withdraw(by=user, item=pk, ip=client_ip(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, gettext("已撤回为草稿。"))
-    return redirect("items_detail", pk=item.pk)
+    return redirect("items_detail", pk=pk)
 
 
 # Review stages -----------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -114,8 +116,29 @@ def _event(
     return event
 
 
-def _locked(item: Submission) -> Submission:
-    return Submission.objects.select_for_update(of=("self",)).select_related("unit").get(id=item.id)
+# What a transition changes on the item's row; saving only these leaves the text unsent.
+STATE_FIELDS = [
+    "status",
+    "stage_plan",
+    "stage_index",
+    "stage_role",
+    "stage_named",
+    "submitted_at",
+    "updated_at",
+]
+
+
+def _locked(item: Submission | int, by: User, **also: RawSQL) -> Submission:
+    """The item's row, locked until the transaction ends, read with its unit, with whether `by`
+    is an author or assignee of it, and with the `also` facts a verb checks (one query instead
+    of one each). Given the key instead of an item (as the views do), the same read stands for
+    the view's access check: 404 unless `by` may see the item."""
+    rows = Submission.objects.select_for_update(of=("self",)).select_related("unit")
+    if also:
+        rows = rows.annotate(**also)
+    if isinstance(item, int):
+        return access.get_submission_for(by, item, rows=rows)
+    return access.read_for(rows, by, item.pk)
 
 
 # Drafting ----------------------------------------------------------------------------------------
@@ -238,7 +261,7 @@ def save_content(
 ) -> SaveResult:
     """Save title and body. A change makes a new version; saving on top of a version that is no
     longer the latest keeps the text as a conflict version and changes nothing else."""
-    item = _locked(item)
+    item = _locked(item, by)
     role = access.edit_role(by, item)
     if role is None:
         raise PermissionDenied(gettext("当前不能修改这篇稿件。"))
@@ -306,7 +329,7 @@ def update_details(
     *, by: User, item: Submission, data: DraftInput, ip: str | None = None
 ) -> Submission:
     """Type, kind, date, keywords, co-authors and addressees, while the authors may edit."""
-    item = _locked(item)
+    item = _locked(item, by)
     if item.status not in access.EDITABLE_BY_AUTHORS or not access.is_author(by, item):
         raise PermissionDenied(gettext("当前不能修改这篇稿件。"))
     owner = item.authors.select_related("user").first()
@@ -320,6 +343,7 @@ def update_details(
     item.event_date, item.keywords = data.event_date, data.keywords.strip()
     item.save(update_fields=["item_type", "kind", "event_date", "keywords", "updated_at"])
     Author.objects.filter(submission=item).delete()
+    access.forget_facts(item)
     Author.objects.bulk_create(
         Author(submission=item, user=user, share=share, position=i)
         for i, (user, share) in enumerate(authors)
@@ -362,6 +386,10 @@ def _details(item: Submission) -> dict[str, Any]:
 # Review ------------------------------------------------------------------------------------------
 
 
+def _default_plan() -> list[dict[str, Any]]:
+    return [dict(stage) for stage in DEFAULT_STAGES]
+
+
 def stage_plan_for(unit: Unit, item_type: str) -> list[dict[str, Any]]:
     """The unit's stages for this type, else its general stages, else 初审/复审/终审."""
     both = StageConfig.objects.filter(unit=unit, item_type__in=[item_type, ""])
@@ -370,7 +398,7 @@ def stage_plan_for(unit: Unit, item_type: str) -> list[dict[str, Any]]:
         c for c in read if c.item_type == ""
     ]
     if not configs:
-        return [dict(stage) for stage in DEFAULT_STAGES]
+        return _default_plan()
     return [
         {
             "name": c.name,
@@ -387,8 +415,7 @@ def _enter_stage(item: Submission, index: int) -> None:
     item.stage_index = index
     item.stage_role = stage["role"]
     # Assignees exist only while a stage names people (every other move clears them).
-    if item.stage_named:
-        Assignee.objects.filter(submission=item).delete()
+    _clear_assignees(item)
     item.stage_named = bool(stage.get("people"))
     if stage.get("people"):
         Assignee.objects.bulk_create(
@@ -396,30 +423,49 @@ def _enter_stage(item: Submission, index: int) -> None:
         )
 
 
-def _stage_actors(item: Submission) -> list[User]:
+def _clear_assignees(item: Submission) -> None:
+    """Assignee rows exist only while stage_named is set, so otherwise there is nothing to
+    delete and no query to send."""
+    if item.stage_named:
+        Assignee.objects.filter(submission=item).delete()
+        access.forget_facts(item)
+
+
+def _stage_actors(item: Submission, kind: str) -> list[User]:
     stage = item.stage
     if stage is None:
         return []
     if stage.get("people"):
-        return list(User.objects.filter(pk__in=stage["people"], is_active=True))
-    return list(
-        User.objects.filter(
-            is_active=True,
-            pk__in=Membership.objects.current()
-            .filter(unit=item.unit, role=stage["role"])
-            .values("user_id"),
-        )
-    )
+        return notify.recipients(User.objects.filter(pk__in=stage["people"]), kind)
+    members = Membership.objects.current().filter(unit=item.unit, role=stage["role"])
+    return notify.recipients(User.objects.filter(pk__in=members.values("user_id")), kind)
 
 
-def _authors(item: Submission) -> list[User]:
-    return [a.user for a in item.authors.select_related("user")]
+def _authors(item: Submission, kind: str) -> list[User]:
+    users: QuerySet[User] = User.objects.filter(authorships__submission=item)
+    return notify.recipients(users.order_by("authorships__position", "authorships__id"), kind)
+
+
+def _has(item: Submission, fact: str) -> bool:
+    """A fact read along with the locked row (see _locked)."""
+    return bool(getattr(item, fact))
 
 
 @transaction.atomic
-def submit_for_review(*, by: User, item: Submission, ip: str | None = None) -> Submission:
+def submit_for_review(*, by: User, item: Submission | int, ip: str | None = None) -> Submission:
     """An author sends a draft (or a returned item) into the unit's first review stage."""
-    item = _locked(item)
+    item = _locked(
+        item,
+        by,
+        addressed=access.exists_fact(Addressee, "{t}.submission_id = {row}.id"),
+        # Whether the unit configured stages at all: most use the default three, which then
+        # cost no query.
+        configured=access.exists_fact(
+            StageConfig,
+            "{t}.unit_id = {row}.unit_id AND ({t}.item_type = {row}.item_type"
+            " OR {t}.item_type = '')",
+        ),
+    )
     if not access.is_author(by, item):
         raise PermissionDenied(gettext("只有作者可以提交审核。"))
     from_status = item.status
@@ -429,14 +475,16 @@ def submit_for_review(*, by: User, item: Submission, ip: str | None = None) -> S
         errors["body"] = gettext("正文为空，不能提交审核。")
     if item.item_type == ItemType.INFO and not item.kind:
         errors["kind"] = gettext("信息须选择类别（动态/经验/问题/研判）。")
-    if not item.addressees.exists():
+    if not _has(item, "addressed"):
         errors["addressed"] = gettext("请选择报送的上级单位。")
     if errors:
         raise ValidationError(errors)
     item.status = target
-    item.stage_plan = stage_plan_for(item.unit, item.item_type)
+    item.stage_plan = (
+        stage_plan_for(item.unit, item.item_type) if _has(item, "configured") else _default_plan()
+    )
     _enter_stage(item, 0)
-    item.save()
+    item.save(update_fields=STATE_FIELDS)
     _event(
         item,
         EventAction.SUBMIT_FOR_REVIEW,
@@ -449,7 +497,7 @@ def submit_for_review(*, by: User, item: Submission, ip: str | None = None) -> S
     )
     notify.send(
         NotificationKind.TO_REVIEW,
-        _stage_actors(item),
+        _stage_actors(item, NotificationKind.TO_REVIEW),
         item,
         gettext("《%(title)s》待您%(name)s。")
         % {"title": item.title, "name": item.stage_plan[0]["name"]},
@@ -458,9 +506,11 @@ def submit_for_review(*, by: User, item: Submission, ip: str | None = None) -> S
 
 
 @transaction.atomic
-def approve(*, by: User, item: Submission, comment: str = "", ip: str | None = None) -> Submission:
+def approve(
+    *, by: User, item: Submission | int, comment: str = "", ip: str | None = None
+) -> Submission:
     """The current stage's reviewer approves: on to the next stage, or after the last, 报送."""
-    item = _locked(item)
+    item = _locked(item, by)
     role = access.acts_on_current_stage(by, item)
     if role is None:
         if item.status != Status.IN_REVIEW:
@@ -481,19 +531,19 @@ def approve(*, by: User, item: Submission, comment: str = "", ip: str | None = N
     )
     if index + 1 < len(item.stage_plan):
         _enter_stage(item, index + 1)
-        item.save()
+        item.save(update_fields=STATE_FIELDS)
         notify.send_each(
             [
                 (
                     NotificationKind.APPROVED,
-                    _authors(item),
+                    _authors(item, NotificationKind.APPROVED),
                     item,
                     gettext("《%(title)s》已通过%(name)s。")
                     % {"title": item.title, "name": (stage or {}).get("name", "")},
                 ),
                 (
                     NotificationKind.TO_REVIEW,
-                    _stage_actors(item),
+                    _stage_actors(item, NotificationKind.TO_REVIEW),
                     item,
                     gettext("《%(title)s》待您%(name)s。")
                     % {"title": item.title, "name": item.stage_plan[index + 1]["name"]},
@@ -508,9 +558,9 @@ def _submit(item: Submission, *, by: User, role: str, ip: str | None) -> Submiss
     from_status = item.status
     item.status = Status.SUBMITTED
     item.submitted_at = timezone.now()
+    _clear_assignees(item)
     item.stage_role, item.stage_named = "", False
-    Assignee.objects.filter(submission=item).delete()
-    item.save()
+    item.save(update_fields=STATE_FIELDS)
     # A new round at the addressed units: receipts reached by forwarding in an earlier round stay
     # as history; the origin's own addressees receive the item afresh.
     Addressee.objects.filter(submission=item, forwarded_from__isnull=True).update(
@@ -524,8 +574,9 @@ def _submit(item: Submission, *, by: User, role: str, ip: str | None) -> Submiss
         origin_path=item.unit.path,
     )
     targets = "、".join(
-        a.unit.short_name
-        for a in item.addressees.filter(forwarded_from__isnull=True).select_related("unit")
+        Addressee.objects.filter(submission=item, forwarded_from__isnull=True)
+        .order_by("id")
+        .values_list("unit__short_name", flat=True)
     )
     _event(
         item,
@@ -538,7 +589,7 @@ def _submit(item: Submission, *, by: User, role: str, ip: str | None) -> Submiss
     )
     notify.send(
         NotificationKind.SUBMITTED,
-        _authors(item),
+        _authors(item, NotificationKind.SUBMITTED),
         item,
         gettext("《%(title)s》已报送至%(targets)s。") % {"title": item.title, "targets": targets},
     )
@@ -546,7 +597,7 @@ def _submit(item: Submission, *, by: User, role: str, ip: str | None) -> Submiss
 
 
 def _end_review(
-    item: Submission,
+    item: Submission | int,
     action: str,
     *,
     by: User,
@@ -557,7 +608,7 @@ def _end_review(
 ) -> tuple[Submission, dict[str, Any] | None]:
     """A decision that takes the item out of review (return or reject): the current stage's
     reviewer, with a comment, records one event."""
-    item = _locked(item)
+    item = _locked(item, by)
     role = access.acts_on_current_stage(by, item)
     if role is None:
         if item.status != Status.IN_REVIEW:
@@ -568,9 +619,9 @@ def _end_review(
         raise ValidationError({"comment": missing})
     stage, index, from_status = item.stage, item.stage_index, item.status
     item.status = target
+    _clear_assignees(item)
     item.stage_role, item.stage_named = "", False
-    Assignee.objects.filter(submission=item).delete()
-    item.save()
+    item.save(update_fields=STATE_FIELDS)
     _event(
         item,
         action,
@@ -588,7 +639,12 @@ def _end_review(
 
 @transaction.atomic
 def return_to_authors(
-    *, by: User, item: Submission, comment: str, anchor: str = "", ip: str | None = None
+    *,
+    by: User,
+    item: Submission | int,
+    comment: str,
+    anchor: str = "",
+    ip: str | None = None,
 ) -> Submission:
     """The current stage's reviewer sends the item back to its authors with a comment."""
     item, stage = _end_review(
@@ -602,7 +658,7 @@ def return_to_authors(
     )
     notify.send(
         NotificationKind.RETURNED,
-        _authors(item),
+        _authors(item, NotificationKind.RETURNED),
         item,
         gettext("《%(title)s》被%(name)s退回修改：%(comment)s")
         % {
@@ -615,7 +671,7 @@ def return_to_authors(
 
 
 @transaction.atomic
-def reject(*, by: User, item: Submission, reason: str, ip: str | None = None) -> Submission:
+def reject(*, by: User, item: Submission | int, reason: str, ip: str | None = None) -> Submission:
     """The current stage's reviewer rejects the item with a reason; it stays read-only."""
     item, stage = _end_review(
         item,
@@ -628,7 +684,7 @@ def reject(*, by: User, item: Submission, reason: str, ip: str | None = None) ->
     )
     notify.send(
         NotificationKind.REJECTED,
-        _authors(item),
+        _authors(item, NotificationKind.REJECTED),
         item,
         gettext("《%(title)s》未通过%(name)s：%(reason)s")
         % {
@@ -641,19 +697,25 @@ def reject(*, by: User, item: Submission, reason: str, ip: str | None = None) ->
 
 
 @transaction.atomic
-def withdraw(*, by: User, item: Submission, ip: str | None = None) -> Submission:
+def withdraw(*, by: User, item: Submission | int, ip: str | None = None) -> Submission:
     """Authors take an item back to draft: from review, or after 报送 until an upper unit opened it."""
-    item = _locked(item)
+    item = _locked(
+        item,
+        by,
+        opened=access.exists_fact(
+            Addressee, "{t}.submission_id = {row}.id AND {t}.opened_at IS NOT NULL"
+        ),
+    )
     if not access.is_author(by, item):
         raise PermissionDenied(gettext("只有作者可以撤回。"))
     target = _transition(item, EventAction.WITHDRAW)
-    if item.status == Status.SUBMITTED and item.addressees.filter(opened_at__isnull=False).exists():
+    if item.status == Status.SUBMITTED and _has(item, "opened"):
         raise ValidationError(gettext("上级单位已阅读这篇稿件，不能再撤回。"))
     from_status = item.status
     item.status = target
+    _clear_assignees(item)
     item.stage_role, item.stage_named, item.submitted_at = "", False, None
-    Assignee.objects.filter(submission=item).delete()
-    item.save()
+    item.save(update_fields=STATE_FIELDS)
     _event(item, EventAction.WITHDRAW, by=by, role="author", ip=ip, from_status=from_status)
     return item
 
@@ -664,7 +726,7 @@ def return_from_upper(
 ) -> Submission:
     """An editor of a receiving unit sends a submitted item back to its authors with a comment;
     they revise it, it goes through the unit's review again and is submitted anew."""
-    item = _locked(item)
+    item = _locked(item, by)
     editor_units = scope_for(by).units_with(Role.EDITOR)
     receipt = (
         Addressee.objects.select_for_update()
@@ -684,7 +746,7 @@ def return_from_upper(
         raise ValidationError({"comment": gettext("退回须写明意见。")})
     from_status = item.status
     item.status = target
-    item.save()
+    item.save(update_fields=STATE_FIELDS)
     receipt.state = Handling.RETURNED
     receipt.save(update_fields=["state"])
     _event(
@@ -699,7 +761,7 @@ def return_from_upper(
     )
     notify.send(
         NotificationKind.RETURNED,
-        _authors(item),
+        _authors(item, NotificationKind.RETURNED),
         item,
         gettext("《%(title)s》被%(short_name)s退回：%(comment)s")
         % {
@@ -716,7 +778,7 @@ def mark_opened(*, by: User, item: Submission, ip: str | None = None) -> bool:
     """An editor of an addressed unit opens the item: from then on the authors cannot withdraw.
     Only a submitted item can be opened; for any other state (say, withdrawn meanwhile) nothing
     changes."""
-    item = _locked(item)
+    item = _locked(item, by)
     if item.status != Status.SUBMITTED:
         return False
     editor_units = scope_for(by).units_with(Role.EDITOR)
@@ -907,7 +969,7 @@ def add_attachment(
     storage_name = uploads.store(checked, upload)
     try:
         with transaction.atomic():
-            item = _locked(item)
+            item = _locked(item, by)
             role = access.edit_role(by, item)
             if role is None:
                 raise PermissionDenied(gettext("当前不能为这篇稿件添加附件。"))
@@ -957,7 +1019,7 @@ def remove_attachment(
 ) -> Attachment:
     """Whoever may edit the item now removes an attachment; the row is only marked removed and
     the file stays on disk, so the audit trail can still say what was there."""
-    item = _locked(item)
+    item = _locked(item, by)
     role = access.edit_role(by, item)
     if role is None:
         raise PermissionDenied(gettext("当前不能删除这篇稿件的附件。"))
