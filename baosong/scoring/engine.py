@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -81,6 +81,15 @@ CATEGORIES = (
     "deduct",
     "quota",
 )
+# Categories that count toward the period cap (what was earned and its reversals); penalties,
+# deductions and quota deductions are outside the caps.
+CAP_CATEGORIES = frozenset(
+    ("submit", "reach", "adopt", "forward", "instruct", "supersede", "withdraw", "void")
+)
+
+# A line already in the ledger, as `score(recorded=…)` takes it: (event id, unit, category, ref,
+# points) of a unit's own entry.
+Recorded = tuple[str, str, str, str, Decimal]
 
 
 def q2(value: Decimal | int | str) -> Decimal:
@@ -541,7 +550,13 @@ def _cents(value: Decimal) -> int:
 class _Run:
     """One replay of the facts under one scheme."""
 
-    def __init__(self, scheme: Scheme, tz: dt.tzinfo | None) -> None:
+    def __init__(
+        self,
+        scheme: Scheme,
+        tz: dt.tzinfo | None,
+        window_seed: Mapping[tuple[str, str], Decimal] | None = None,
+        recorded: Iterable[Recorded] = (),
+    ) -> None:
         self.scheme = scheme
         self.tz = tz  # calendar windows (period caps) are counted in this time zone
         self.items: dict[int, _Item] = defaultdict(_Item)
@@ -549,7 +564,11 @@ class _Run:
         self.credited: dict[tuple[str, str, str], Decimal] = {}
         self.credit_log: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
         self.item_total: dict[tuple[int, str], Decimal] = {}
-        self.window_total: dict[tuple[str, str], Decimal] = {}
+        self.window_total: dict[tuple[str, str], Decimal] = dict(window_seed or {})
+        # What the ledger already credited for the events of this call, in ledger order.
+        self.recorded: dict[tuple[str, str, str, str], list[Decimal]] = defaultdict(list)
+        for event_id, unit, category, ref, points in recorded:
+            self.recorded[(event_id, unit, category, ref)].append(points)
         self.last_window: Period | None = None
         self.out: list[_Raw] = []
         self.points_cache: dict[tuple[str, str, str], tuple[Decimal, str]] = {}
@@ -559,18 +578,33 @@ class _Run:
     def _capped(self, unit: str, item: int | None, at: dt.datetime, amount: Decimal) -> Decimal:
         s = self.scheme
         allowed = amount
+        item_key = None
         if s.item_cap is not None and item is not None:
-            key = (item, unit)
-            so_far = self.item_total.get(key, ZERO)
-            if amount > 0 and allowed > s.item_cap - so_far:
-                allowed = max(ZERO, s.item_cap - so_far)
-            self.item_total[key] = so_far + allowed
+            item_key = (item, unit)
+            item_so_far = self.item_total.get(item_key, ZERO)
+            if amount > 0 and allowed > s.item_cap - item_so_far:
+                allowed = max(ZERO, s.item_cap - item_so_far)
         if s.period_cap is not None:
             window = (unit, self._window(at))
             so_far = self.window_total.get(window, ZERO)
             if amount > 0 and allowed > s.period_cap - so_far:
                 allowed = max(ZERO, s.period_cap - so_far)
             self.window_total[window] = so_far + allowed
+        if item_key is not None:
+            # What was credited after both caps: an entry the period cap cut does not use up
+            # the item's room (it used to, so a later reversal of it left the item short).
+            self.item_total[item_key] = item_so_far + allowed
+        return allowed
+
+    def _booked(self, unit: str, item: int | None, at: dt.datetime, allowed: Decimal) -> Decimal:
+        """Count an amount the ledger already credited towards the caps, without capping it."""
+        s = self.scheme
+        if s.item_cap is not None and item is not None:
+            key = (item, unit)
+            self.item_total[key] = self.item_total.get(key, ZERO) + allowed
+        if s.period_cap is not None:
+            window = (unit, self._window(at))
+            self.window_total[window] = self.window_total.get(window, ZERO) + allowed
         return allowed
 
     def _window(self, at: dt.datetime) -> str:
@@ -609,7 +643,11 @@ class _Run:
     ) -> Decimal:
         """Give `amount` (within the caps) to `unit`, remembered under (source event, unit, role)."""
         key = (source_event or fact.event_id, unit, role)
-        allowed = self._capped(unit, fact.item_id, fact.at, amount)
+        known = self.recorded.get((fact.event_id, unit, category, ref)) if self.recorded else None
+        if known:
+            allowed = self._booked(unit, fact.item_id, fact.at, known.pop(0))
+        else:
+            allowed = self._capped(unit, fact.item_id, fact.at, amount)
         self.credited[key] = self.credited.get(key, ZERO) + allowed
         if fact.item_id is not None:
             self.credit_log[fact.item_id].append(key)
@@ -990,21 +1028,52 @@ def _person_entries(entry: Entry, authors: tuple[Author, ...]) -> list[Entry]:
 
 
 def score(
-    scheme: Scheme, facts: Iterable[Fact], period: Period, *, units: Sequence[str] = ()
+    scheme: Scheme,
+    facts: Iterable[Fact],
+    period: Period,
+    *,
+    units: Sequence[str] = (),
+    window_seed: Mapping[tuple[str, str], Decimal] | None = None,
+    recorded: Iterable[Recorded] = (),
 ) -> list[Entry]:
     """The ledger entries of `period` under `scheme`: pass every fact up to the period's end
     (earlier facts decide what was already credited). Each unit entry is followed by its
     co-authors' entries, which sum exactly to it. Quota deductions are judged for `units` at the
-    end of each quota window that ends inside the period."""
+    end of each quota window that ends inside the period.
+
+    Incremental scoring (one new event at a time): pass the facts of the event's item up to and
+    including it (only the fact itself for a `deduct` without an item) and keep the entries whose
+    `event_id` is the new event's; quota entries are written separately when a window closes.
+    Everything but the period cap depends on the item's own facts alone, so for a scheme without
+    `period_cap` that is all. The period cap depends on what other items earned in the window,
+    which the call does not see, so two more things are needed:
+
+    - `window_seed`: (unit, window key as `window_key(scheme.period_cap_per, at, tz)` gives,
+      `tz` being the time zone of `period.start`) → net points credited to that unit in that
+      window by the facts not passed, counting only entries of `CAP_CATEGORIES` (caps limit
+      what is earned: penalties, deductions and quota entries do not count). `window_credit()`
+      sums ledger entries that way; `cap_windows(scheme, [new fact], tz)` lists the only keys the
+      new fact needs.
+    - `recorded`: the unit entries (person empty) the ledger already holds for the earlier facts
+      of the call, as (event id, unit, category, ref, points), in ledger order. Their points are
+      taken as credited instead of being computed again. This cannot be avoided: when a period
+      cap cut an earlier entry of the item, how much it cut depended on the other items' credit
+      at that moment, which a seed taken now no longer shows, and a later reversal (撤销采用,
+      认定抄袭, only-the-highest-level) must take back exactly what was credited, as must the item
+      cap and the window total of the new event.
+
+    With both, the incremental entries equal those of one `score()` over all facts (tested)."""
     errors = validate(scheme)
     if errors:
         raise ValueError("；".join(errors))
-    run = _Run(scheme, period.start.tzinfo)
+    run = _Run(scheme, period.start.tzinfo, window_seed, recorded)
     history = [f for f in _ordered(facts) if f.at < period.end]
     for fact in history:
         run.apply(fact)
     raws = [r for r in run.out if period.start <= r.at < period.end]
-    for status in quota_status(scheme, history, period, units):
+    # Without assessed units there is nothing to judge (and an all-time period would otherwise
+    # walk ten thousand empty weeks).
+    for status in quota_status(scheme, history, period, units) if units else ():
         if status.closed and not status.met and status.deduction:
             raws.append(
                 _Raw(
@@ -1037,6 +1106,60 @@ def score(
         entries.append(entry)
         entries.extend(_person_entries(entry, raw.authors))
     return entries
+
+
+def cap_windows(
+    scheme: Scheme, facts: Iterable[Fact], tz: dt.tzinfo | None
+) -> set[tuple[str, str]]:
+    """The (unit, cap window) keys whose credit by other facts can change what `facts` earn under
+    the period cap: the origin unit of each fact's item, and for an adoption the unit that
+    forwarded the item, in the window of the fact's moment (in `tz`, the scored period's time
+    zone). Empty when the scheme has no period cap. For an incremental call (see `score`) pass
+    only the new fact: with `recorded`, the earlier facts never look at the cap."""
+    if scheme.period_cap is None:
+        return set()
+    keys: set[tuple[str, str]] = set()
+    for fact in facts:
+        if fact.item_id is None or fact.kind == DEDUCT:
+            continue
+        window = window_key(scheme.period_cap_per, fact.at, tz)
+        keys.add((fact.origin_unit, window))
+        if fact.kind == ADOPT:
+            for src in fact.sources:
+                if src.item == fact.item_id and src.forwarded_by:
+                    keys.add((src.forwarded_by, window))
+    return keys
+
+
+class LedgerLine(Protocol):
+    """What `window_credit` reads from a ledger line (an `Entry`, or a row with these names)."""
+
+    @property
+    def unit(self) -> str: ...
+    @property
+    def person(self) -> str: ...
+    @property
+    def points(self) -> Decimal: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def at(self) -> dt.datetime: ...
+
+
+def window_credit(
+    scheme: Scheme, entries: Iterable[LedgerLine], tz: dt.tzinfo | None
+) -> dict[tuple[str, str], Decimal]:
+    """Net points per (unit, cap window) counted by the period cap: the unit entries of
+    `CAP_CATEGORIES` summed by `window_key(scheme.period_cap_per, at, tz)`; what `score()` takes
+    as `window_seed` when given the entries of the facts not passed."""
+    totals: dict[tuple[str, str], Decimal] = {}
+    grain = scheme.period_cap_per
+    for e in entries:
+        if e.person or e.category not in CAP_CATEGORIES:
+            continue
+        key = (e.unit, window_key(grain, e.at, tz))
+        totals[key] = totals.get(key, ZERO) + e.points
+    return totals
 
 
 # ---------------------------------------------------------------------------------------------
