@@ -153,16 +153,7 @@ def parse(table: str) -> dict[str, dict[str, str]]:
 EXPECTED = {"page": parse(PAGES), "api": parse(APIS)}
 
 # Where the code answers otherwise today: (channel, persona, action) → why the table is right.
-PEOPLE_TAB = (
-    "the page's people tab (/scoring/?tab=people) lists every author of the city's subtree with "
-    "points to anyone who may read the ranking, while the API refuses the same people ranking "
-    "(403) to those who may not drill into the parent unit (api.py: authors' figures are "
-    "drill-down detail); a county officer sees the other county's authors' points"
-)
-WRONG_NOW: dict[tuple[str, str, str], str] = {
-    ("page", "county_officer", "people"): PEOPLE_TAB,
-    ("page", "county_admin", "people"): PEOPLE_TAB,
-}
+WRONG_NOW: dict[tuple[str, str, str], str] = {}
 
 
 def cases() -> list[Any]:

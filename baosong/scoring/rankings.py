@@ -107,8 +107,10 @@ class Figures:
     instructions: int = 0
     kinds: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KIND_FIELDS, 0))
     months: dict[int, list[int]] = field(default_factory=dict)  # month → per-kind submitted
+    entries_seen: bool = False  # any line at all (a period with none has no ranks to compare)
 
     def add(self, values: Sequence[Any], month: int | None = None) -> None:
+        self.entries_seen = True
         self.points += values[0]
         self.submitted += values[1]
         self.adopted += values[2]
@@ -245,8 +247,9 @@ def unit_ranking(
     figures = unit_figures(scheme, parent, period, tree=tree)
     units = {u.pk: u for u in tree[0]}
     previous = None
-    if with_previous:
-        before = unit_figures(scheme, parent, previous_of(period), tree=tree)
+    before = unit_figures(scheme, parent, previous_of(period), tree=tree) if with_previous else {}
+    if any(f.entries_seen for f in before.values()):
+        # A previous period with no lines at all has no ranks to compare with: all are new.
         previous = engine.ranks_of(
             engine.rank(
                 [f.total(str(pk)) for pk, f in before.items()], tie_break=tie_break_of(scheme)
