@@ -351,7 +351,14 @@ def scheme_whatif(request: HttpRequest, pk: int) -> HttpResponse:
         VersionStatus.DRAFT.value: gettext("草稿"),
         VersionStatus.ADOPTED.value: gettext("已启用"),
     }
-    choices = [(v.pk, f"{gettext('第 %d 版') % v.number}（{labels[v.status]}）") for v in versions]
+    choices = [
+        (
+            v.pk,
+            gettext("第 %(number)d 版（%(status)s）")
+            % {"number": v.number, "status": labels[v.status]},
+        )
+        for v in versions
+    ]
     draft = next((v for v in versions if v.status == VersionStatus.DRAFT), versions[0])
     defaults = {
         "version": draft.pk,
