@@ -292,17 +292,26 @@ def person_ranking(
     first, last, edges = _months(period)
     figures: dict[int, Figures] = defaultdict(Figures)
     if first <= last:
-        for person_id, *values in PersonMonth.objects.filter(
-            scheme=scheme, month__gte=first, month__lte=last, unit__path__startswith=parent.path
-        ).values_list("person_id", *FIGURE_FIELDS):
-            figures[person_id].add(values)
+        units_q = Unit.objects.filter(path__startswith=parent.path).values("pk")
+        sums = {f"s_{name}": Sum(name) for name in FIGURE_FIELDS}
+        rows = (
+            PersonMonth.objects.filter(
+                scheme=scheme, unit_id__in=units_q, month__gte=first, month__lte=last
+            )
+            .values("person_id")
+            .annotate(**sums)
+            .order_by()
+            .values_list("person_id", *sums)
+        )
+        for person_id, *values in rows:
+            figures[person_id].add([v or 0 for v in values])
     if edges:
         for person_id, _at, *values in _edge_rows(
             LedgerEntry.objects.filter(
                 _edge_q(edges),
                 scheme=scheme,
                 person__isnull=False,
-                unit__path__startswith=parent.path,
+                unit_id__in=Unit.objects.filter(path__startswith=parent.path).values("pk"),
             ).values_list(
                 "person_id",
                 "at",
