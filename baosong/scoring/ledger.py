@@ -100,85 +100,10 @@ class _Item:
     authors: tuple[engine.Author, ...]
 
 
-def _items(item_filter: Q) -> dict[int, _Item]:
-    authors: dict[int, list[engine.Author]] = defaultdict(list)
-    for item_id, user_id, share in (
-        Author.objects.filter(Q(submission__in=Submission.objects.filter(item_filter)))
-        .order_by("submission_id", "position", "id")
-        .values_list("submission_id", "user_id", "share")
-    ):
-        authors[item_id].append(engine.Author(str(user_id), share))
-    return {
-        pk: _Item(code, item_type, kind or "dynamic", tuple(authors.get(pk, ())))
-        for pk, code, item_type, kind in Submission.objects.filter(item_filter).values_list(
-            "id", "unit__code", "item_type", "kind"
-        )
-    }
-
-
 def load_facts(item_filter: Q, until: dt.datetime | None = None) -> list[engine.Fact]:
     """The engine facts of every item matching `item_filter` (a Q on Submission), up to `until`."""
-    items = _items(item_filter)
-    if not items:
-        return []
-    item_q = Q(submission__in=Submission.objects.filter(item_filter))
-    time_q = Q(at__lt=until) if until is not None else Q()
-    facts: list[engine.Fact] = []
-
-    first_levels: dict[int, list[str]] = defaultdict(list)
-    for item_id, level in Addressee.objects.filter(item_q, forwarded_from__isnull=True).values_list(
-        "submission_id", "unit__level"
-    ):
-        first_levels[item_id].append(level)
-    for pk, item_id, at in SubmissionEvent.objects.filter(
-        item_q, time_q, action=SubmissionAction.SUBMIT
-    ).values_list("id", "submission_id", "at"):
-        info = items[item_id]
-        facts.append(
-            engine.Fact(
-                kind=engine.SUBMIT,
-                event_id=f"s{pk}",
-                at=at,
-                item_id=item_id,
-                item_type=info.item_type,
-                item_kind=info.kind,
-                origin_unit=info.unit_code,
-                authors=info.authors,
-                to_levels=tuple(first_levels.get(item_id, ())),
-            )
-        )
-
-    rows = list(
-        PublicationEvent.objects.filter(
-            item_q, time_q, action__in=SCORED_PUBLICATION_ACTIONS
-        ).values_list("id", "submission_id", "action", "at", "adoption_id", "facts")
-    )
-    codes = {code for row in rows if row[2] == PublicationAction.FORWARD for code in row[5]["to"]}
-    levels = dict(Unit.objects.filter(code__in=codes).values_list("code", "level")) if codes else {}
-    for pk, item_id, action, at, adoption_id, data in rows:
-        facts.append(
-            _publication_fact(pk, items[item_id], item_id, action, at, adoption_id, data, levels)
-        )
-
-    for pk, action, at, item_id, _code, points, reason in AssessmentEvent.objects.filter(
-        item_q, time_q
-    ).values_list("id", "action", "at", "submission_id", "target__code", "points", "reason"):
-        info = items[item_id]
-        facts.append(
-            engine.Fact(
-                kind=action,
-                event_id=f"c{pk}",
-                at=at,
-                item_id=item_id,
-                item_type=info.item_type,
-                item_kind=info.kind,
-                origin_unit=info.unit_code,
-                authors=info.authors,
-                points=points,
-                note=reason,
-            )
-        )
-    return facts
+    ids = list(Submission.objects.filter(item_filter).values_list("pk", flat=True))
+    return facts_of_items(ids, until or ALL_TIME.end)
 
 
 def _aware(value: Any) -> dt.datetime:
@@ -195,92 +120,135 @@ def _json(value: Any) -> dict[str, Any]:
 
 
 def item_facts(item_id: int, until: dt.datetime) -> list[engine.Fact]:
-    """The facts of one item up to `until`, as `load_facts(Q(pk=item_id), until)` gives them,
-    read with six plain statements: recording an event must cost a few milliseconds."""
-    sub = Submission._meta.db_table
-    unit_t = Unit._meta.db_table
+    """The facts of one item up to `until` (recording an event must cost a few milliseconds)."""
+    return facts_of_items([item_id], until)
+
+
+CHUNK = 5000  # ids per statement (well under SQLite's limit on bound values)
+
+
+def _in(ids: Sequence[object]) -> str:
+    return ", ".join(["%s"] * len(ids))
+
+
+def facts_of_items(item_ids: Sequence[int], until: dt.datetime) -> list[engine.Fact]:
+    """The facts of these items before `until`, read with plain statements (a recompute reads
+    hundreds of thousands of rows: the ORM's per-row conversions would cost more than scoring)."""
+    facts: list[engine.Fact] = []
+    moment = connection.ops.adapt_datetimefield_value(until)
+    sub, unit_t = Submission._meta.db_table, Unit._meta.db_table
+    actions = [str(a) for a in SCORED_PUBLICATION_ACTIONS]
+    unit_refs: dict[int, tuple[str, str]] = {}  # unit id → (code, level)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT u.code, s.item_type, s.kind FROM {sub} s JOIN {unit_t} u ON u.id = s.unit_id "
-            "WHERE s.id = %s",
-            [item_id],
-        )
-        head = cursor.fetchone()
-        if head is None:
-            return []
-        cursor.execute(
-            f"SELECT user_id, share FROM {Author._meta.db_table} WHERE submission_id = %s "
-            "ORDER BY position, id",
-            [item_id],
-        )
-        authors = tuple(engine.Author(str(user), share) for user, share in cursor.fetchall())
-        info = _Item(head[0], head[1], head[2] or "dynamic", authors)
-        cursor.execute(
-            f"SELECT u.level FROM {Addressee._meta.db_table} a JOIN {unit_t} u ON u.id = a.unit_id "
-            "WHERE a.submission_id = %s AND a.forwarded_from_id IS NULL",
-            [item_id],
-        )
-        first_levels = tuple(level for (level,) in cursor.fetchall())
-        moment = connection.ops.adapt_datetimefield_value(until)
-        cursor.execute(
-            f"SELECT id, at FROM {SubmissionEvent._meta.db_table} "
-            "WHERE submission_id = %s AND action = %s AND at < %s",
-            [item_id, SubmissionAction.SUBMIT.value, moment],
-        )
-        facts = [
-            engine.Fact(
-                kind=engine.SUBMIT,
-                event_id=f"s{pk}",
-                at=_aware(at),
-                item_id=item_id,
-                item_type=info.item_type,
-                item_kind=info.kind,
-                origin_unit=info.unit_code,
-                authors=info.authors,
-                to_levels=first_levels,
-            )
-            for pk, at in cursor.fetchall()
-        ]
-        actions = [str(a) for a in SCORED_PUBLICATION_ACTIONS]
-        cursor.execute(
-            f"SELECT id, action, at, adoption_id, facts FROM {PublicationEvent._meta.db_table} "
-            f"WHERE submission_id = %s AND at < %s AND action IN ({', '.join(['%s'] * len(actions))})",
-            [item_id, moment, *actions],
-        )
-        rows = [
-            (pk, action, _aware(at), adoption, _json(data))
-            for pk, action, at, adoption, data in cursor.fetchall()
-        ]
-        codes = {c for r in rows if r[1] == PublicationAction.FORWARD for c in r[4].get("to", ())}
-        levels: dict[str, str] = {}
-        if codes:
+        for start in range(0, len(item_ids), CHUNK):
+            ids = list(item_ids[start : start + CHUNK])
+            # No joins: with a long IN list SQLite would drive the join from the unit table.
             cursor.execute(
-                f"SELECT code, level FROM {unit_t} WHERE code IN ({', '.join(['%s'] * len(codes))})",
-                list(codes),
+                f"SELECT id, unit_id, item_type, kind FROM {sub} WHERE id IN ({_in(ids)})", ids
             )
-            levels = dict(cursor.fetchall())
-        for pk, action, at, adoption, data in rows:
-            facts.append(_publication_fact(pk, info, item_id, action, at, adoption, data, levels))
-        cursor.execute(
-            f"SELECT id, action, at, points, reason FROM {AssessmentEvent._meta.db_table} "
-            "WHERE submission_id = %s AND at < %s",
-            [item_id, moment],
-        )
-        for pk, action, at, points, reason in cursor.fetchall():
-            facts.append(
-                engine.Fact(
-                    kind=action,
-                    event_id=f"c{pk}",
-                    at=_aware(at),
-                    item_id=item_id,
-                    item_type=info.item_type,
-                    item_kind=info.kind,
-                    origin_unit=info.unit_code,
-                    authors=info.authors,
-                    points=engine.q2(Decimal(str(points))),
-                    note=reason,
+            heads = cursor.fetchall()
+            if not heads:
+                continue
+            cursor.execute(
+                f"SELECT a.submission_id, a.unit_id, a.forwarded_from_id "
+                f"FROM {Addressee._meta.db_table} a WHERE a.submission_id IN ({_in(ids)})",
+                ids,
+            )
+            receipts = cursor.fetchall()
+            wanted = ({h[1] for h in heads} | {r[1] for r in receipts}) - set(unit_refs)
+            if wanted:
+                cursor.execute(
+                    f"SELECT id, code, level FROM {unit_t} WHERE id IN ({_in(list(wanted))})",
+                    list(wanted),
                 )
+                unit_refs.update({pk: (code, level) for pk, code, level in cursor.fetchall()})
+            cursor.execute(
+                f"SELECT submission_id, user_id, share FROM {Author._meta.db_table} "
+                f"WHERE submission_id IN ({_in(ids)}) ORDER BY submission_id, position, id",
+                ids,
             )
+            authors: dict[int, list[engine.Author]] = defaultdict(list)
+            for item_id, user, share in cursor.fetchall():
+                authors[item_id].append(engine.Author(str(user), share))
+            items = {
+                pk: _Item(
+                    unit_refs[unit_id][0], item_type, kind or "dynamic", tuple(authors.get(pk, ()))
+                )
+                for pk, unit_id, item_type, kind in heads
+            }
+            # The levels an item was first submitted to (forwarded receipts are not counted here).
+            first_levels: dict[int, list[str]] = defaultdict(list)
+            for item_id, unit_id, forwarded_from in receipts:
+                if forwarded_from is None:
+                    first_levels[item_id].append(unit_refs[unit_id][1])
+            cursor.execute(
+                f"SELECT id, submission_id, at FROM {SubmissionEvent._meta.db_table} "
+                f"WHERE submission_id IN ({_in(ids)}) AND action = %s AND at < %s",
+                [*ids, SubmissionAction.SUBMIT.value, moment],
+            )
+            for pk, item_id, at in cursor.fetchall():
+                info = items[item_id]
+                facts.append(
+                    engine.Fact(
+                        kind=engine.SUBMIT,
+                        event_id=f"s{pk}",
+                        at=_aware(at),
+                        item_id=item_id,
+                        item_type=info.item_type,
+                        item_kind=info.kind,
+                        origin_unit=info.unit_code,
+                        authors=info.authors,
+                        to_levels=tuple(first_levels.get(item_id, ())),
+                    )
+                )
+            cursor.execute(
+                "SELECT id, submission_id, action, at, adoption_id, facts "
+                f"FROM {PublicationEvent._meta.db_table} WHERE submission_id IN ({_in(ids)}) "
+                f"AND at < %s AND action IN ({_in(actions)})",
+                [*ids, moment, *actions],
+            )
+            rows = [
+                (pk, item_id, action, _aware(at), adoption, _json(data))
+                for pk, item_id, action, at, adoption, data in cursor.fetchall()
+            ]
+            codes = {
+                c for r in rows if r[2] == PublicationAction.FORWARD for c in r[5].get("to", ())
+            }
+            levels: dict[str, str] = {}
+            if codes:
+                cursor.execute(
+                    f"SELECT code, level FROM {unit_t} WHERE code IN ({_in(list(codes))})",
+                    list(codes),
+                )
+                levels = dict(cursor.fetchall())
+            for pk, item_id, action, at, adoption, data in rows:
+                facts.append(
+                    _publication_fact(
+                        pk, items[item_id], item_id, action, at, adoption, data, levels
+                    )
+                )
+            cursor.execute(
+                f"SELECT id, submission_id, action, at, points, reason "
+                f"FROM {AssessmentEvent._meta.db_table} "
+                f"WHERE submission_id IN ({_in(ids)}) AND at < %s",
+                [*ids, moment],
+            )
+            for pk, item_id, action, at, points, reason in cursor.fetchall():
+                info = items[item_id]
+                facts.append(
+                    engine.Fact(
+                        kind=action,
+                        event_id=f"c{pk}",
+                        at=_aware(at),
+                        item_id=item_id,
+                        item_type=info.item_type,
+                        item_kind=info.kind,
+                        origin_unit=info.unit_code,
+                        authors=info.authors,
+                        points=engine.q2(Decimal(str(points))),
+                        note=reason,
+                    )
+                )
     return facts
 
 
