@@ -384,36 +384,66 @@ def counters(row: _Row, credited: Credited, item_kind: str) -> None:
         credited.setdefault(key, (e.category, e.lead, e.points))
 
 
+LEDGER_COLUMNS = (
+    "scheme_id",
+    "version_id",
+    "event_key",
+    "unit_id",
+    "person_id",
+    "item_id",
+    "points",
+    "category",
+    "rule",
+    "ref",
+    "lead",
+    "at",
+    "month",
+    "d_submitted",
+    "d_adopted",
+    "d_lead",
+    "d_instructions",
+    "item_kind",
+    "recorded_at",
+)
+
+
 def write(version: SchemeVersion, rows: Sequence[_Row]) -> None:
     """Append the entries and add them to the monthly rollups (one statement each)."""
     if not rows:
         return
-    LedgerEntry.objects.bulk_create(
-        [
-            LedgerEntry(
-                scheme_id=version.scheme_id,
-                version=version,
-                event_key=r.entry.event_id,
-                unit_id=r.unit_id,
-                person_id=r.person_id,
-                item_id=r.entry.item_id,
-                points=r.entry.points,
-                category=r.entry.category,
-                rule=r.entry.rule[:400],
-                ref=r.entry.ref,
-                lead=r.entry.lead,
-                at=r.entry.at,
-                month=r.month,
-                d_submitted=r.d_submitted,
-                d_adopted=r.d_adopted,
-                d_lead=r.d_lead,
-                d_instructions=r.d_instructions,
-                item_kind=r.kind,
-            )
-            for r in rows
-        ],
-        batch_size=2000,
-    )
+    adapt = connection.ops.adapt_datetimefield_value
+    now = adapt(timezone.now())
+    values = [
+        (
+            version.scheme_id,
+            version.pk,
+            r.entry.event_id,
+            r.unit_id,
+            r.person_id,
+            r.entry.item_id,
+            str(r.entry.points),
+            r.entry.category,
+            r.entry.rule[:400],
+            r.entry.ref,
+            r.entry.lead,
+            adapt(r.entry.at),
+            r.month,
+            r.d_submitted,
+            r.d_adopted,
+            r.d_lead,
+            r.d_instructions,
+            r.kind,
+            now,
+        )
+        for r in rows
+    ]
+    # Plain executemany: a recompute appends hundreds of thousands of lines.
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {LedgerEntry._meta.db_table} ({', '.join(LEDGER_COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(LEDGER_COLUMNS))})",
+            values,
+        )
     add_to_rollups(version.scheme_id, rows)
     if version.used_at is None:
         SchemeVersion.objects.filter(pk=version.pk, used_at__isnull=True).update(
