@@ -105,6 +105,9 @@ def test_a_manager_records_a_deduction_and_the_ranking_drops_by_it(
     assert 'data-total="-2.50"' in html and "迟报" in html
     drill = reverse("ranking_unit", args=[scenario.scheme.pk, world.county_a.pk])
     assert drill in html
+    # The link opens the unit's lines of the event's month, the deduction among them.
+    detail = client.get(f"{drill}?{row.drill_query}")
+    assert detail.status_code == 200 and "迟报" in detail.content.decode()
 
 
 def test_confirming_copying_of_an_adopted_item_reverses_its_points_and_takes_the_penalty(
@@ -133,6 +136,7 @@ def test_confirming_copying_of_an_adopted_item_reverses_its_points_and_takes_the
     html = page.content.decode()
     assert 'data-total="-35.00"' in html
     assert reverse("items_detail", args=[scenario.adopted.pk]) in html
+    assert scenario.adopted not in page.context["recent_items"]
     # Confirming the same item again is refused in Chinese and adds nothing.
     before = ledger_total(scenario)
     again = client.post(

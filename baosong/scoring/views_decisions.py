@@ -192,6 +192,10 @@ def _recent_items(scheme: Scheme) -> list[Submission]:
     return list(
         Submission.objects.filter(status=Status.SUBMITTED, unit__path__startswith=scheme.unit.path)
         .exclude(submitted_at__isnull=True)
+        # Already confirmed items cannot be confirmed again: offering them only invites an error.
+        .exclude(
+            pk__in=AssessmentEvent.objects.filter(submission__isnull=False).values("submission")
+        )
         .select_related("unit")
         .order_by("-submitted_at")[:RECENT_ITEMS_SHOWN]
     )
