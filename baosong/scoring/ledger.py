@@ -127,8 +127,12 @@ def item_facts(item_id: int, until: dt.datetime) -> list[engine.Fact]:
 CHUNK = 5000  # ids per statement (well under SQLite's limit on bound values)
 
 
-def _in(ids: Sequence[object]) -> str:
-    return ", ".join(["%s"] * len(ids))
+def _any(column: str, values: Sequence[object]) -> tuple[str, list[Any]]:
+    """`column IN (…)` for a list of values: one array parameter on PostgreSQL (psycopg parses
+    a statement with thousands of placeholders slowly), a placeholder each elsewhere."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 def facts_of_items(item_ids: Sequence[int], until: dt.datetime) -> list[engine.Fact]:
@@ -143,29 +147,29 @@ def facts_of_items(item_ids: Sequence[int], until: dt.datetime) -> list[engine.F
         for start in range(0, len(item_ids), CHUNK):
             ids = list(item_ids[start : start + CHUNK])
             # No joins: with a long IN list SQLite would drive the join from the unit table.
-            cursor.execute(
-                f"SELECT id, unit_id, item_type, kind FROM {sub} WHERE id IN ({_in(ids)})", ids
-            )
+            where, params = _any("id", ids)
+            cursor.execute(f"SELECT id, unit_id, item_type, kind FROM {sub} WHERE {where}", params)
+            where, params = _any("submission_id", ids)
             heads = cursor.fetchall()
             if not heads:
                 continue
             cursor.execute(
                 f"SELECT a.submission_id, a.unit_id, a.forwarded_from_id "
-                f"FROM {Addressee._meta.db_table} a WHERE a.submission_id IN ({_in(ids)})",
-                ids,
+                f"FROM {Addressee._meta.db_table} a WHERE {where}",
+                params,
             )
             receipts = cursor.fetchall()
             wanted = ({h[1] for h in heads} | {r[1] for r in receipts}) - set(unit_refs)
             if wanted:
+                unit_where, unit_params = _any("id", list(wanted))
                 cursor.execute(
-                    f"SELECT id, code, level FROM {unit_t} WHERE id IN ({_in(list(wanted))})",
-                    list(wanted),
+                    f"SELECT id, code, level FROM {unit_t} WHERE {unit_where}", unit_params
                 )
                 unit_refs.update({pk: (code, level) for pk, code, level in cursor.fetchall()})
             cursor.execute(
                 f"SELECT submission_id, user_id, share FROM {Author._meta.db_table} "
-                f"WHERE submission_id IN ({_in(ids)}) ORDER BY submission_id, position, id",
-                ids,
+                f"WHERE {where} ORDER BY submission_id, position, id",
+                params,
             )
             authors: dict[int, list[engine.Author]] = defaultdict(list)
             for item_id, user, share in cursor.fetchall():
@@ -183,8 +187,8 @@ def facts_of_items(item_ids: Sequence[int], until: dt.datetime) -> list[engine.F
                     first_levels[item_id].append(unit_refs[unit_id][1])
             cursor.execute(
                 f"SELECT id, submission_id, at FROM {SubmissionEvent._meta.db_table} "
-                f"WHERE submission_id IN ({_in(ids)}) AND action = %s AND at < %s",
-                [*ids, SubmissionAction.SUBMIT.value, moment],
+                f"WHERE {where} AND action = %s AND at < %s",
+                [*params, SubmissionAction.SUBMIT.value, moment],
             )
             for pk, item_id, at in cursor.fetchall():
                 info = items[item_id]
@@ -203,9 +207,9 @@ def facts_of_items(item_ids: Sequence[int], until: dt.datetime) -> list[engine.F
                 )
             cursor.execute(
                 "SELECT id, submission_id, action, at, adoption_id, facts "
-                f"FROM {PublicationEvent._meta.db_table} WHERE submission_id IN ({_in(ids)}) "
-                f"AND at < %s AND action IN ({_in(actions)})",
-                [*ids, moment, *actions],
+                f"FROM {PublicationEvent._meta.db_table} WHERE {where} "
+                f"AND at < %s AND action IN ({', '.join(['%s'] * len(actions))})",
+                [*params, moment, *actions],
             )
             rows = [
                 (pk, item_id, action, _aware(at), adoption, _json(data))
@@ -216,10 +220,8 @@ def facts_of_items(item_ids: Sequence[int], until: dt.datetime) -> list[engine.F
             }
             levels: dict[str, str] = {}
             if codes:
-                cursor.execute(
-                    f"SELECT code, level FROM {unit_t} WHERE code IN ({_in(list(codes))})",
-                    list(codes),
-                )
+                code_where, code_params = _any("code", list(codes))
+                cursor.execute(f"SELECT code, level FROM {unit_t} WHERE {code_where}", code_params)
                 levels = dict(cursor.fetchall())
             for pk, item_id, action, at, adoption, data in rows:
                 facts.append(
@@ -230,8 +232,8 @@ def facts_of_items(item_ids: Sequence[int], until: dt.datetime) -> list[engine.F
             cursor.execute(
                 f"SELECT id, submission_id, action, at, points, reason "
                 f"FROM {AssessmentEvent._meta.db_table} "
-                f"WHERE submission_id IN ({_in(ids)}) AND at < %s",
-                [*ids, moment],
+                f"WHERE {where} AND at < %s",
+                [*params, moment],
             )
             for pk, item_id, action, at, points, reason in cursor.fetchall():
                 info = items[item_id]
@@ -437,14 +439,30 @@ def write(version: SchemeVersion, rows: Sequence[_Row]) -> None:
         )
         for r in rows
     ]
-    # Plain executemany: a recompute appends hundreds of thousands of lines.
+    # Plain executemany (COPY for big batches on PostgreSQL): a recompute appends hundreds of
+    # thousands of lines.
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(values) > 200:
+            table = LedgerEntry._meta.db_table
+            with cursor.cursor.copy(  # psycopg 3
+                f"COPY {table} ({', '.join(LEDGER_COLUMNS)}) FROM STDIN"
+            ) as copy:
+                for value in values:
+                    copy.write_row(value)
+            add_to_rollups(version.scheme_id, rows)
+            _mark_used(version)
+            return
         cursor.executemany(
             f"INSERT INTO {LedgerEntry._meta.db_table} ({', '.join(LEDGER_COLUMNS)}) "
             f"VALUES ({', '.join(['%s'] * len(LEDGER_COLUMNS))})",
             values,
         )
     add_to_rollups(version.scheme_id, rows)
+    _mark_used(version)
+
+
+def _mark_used(version: SchemeVersion) -> None:
+    """The first ledger line freezes the version."""
     if version.used_at is None:
         SchemeVersion.objects.filter(pk=version.pk, used_at__isnull=True).update(
             used_at=timezone.now()
