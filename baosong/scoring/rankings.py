@@ -190,21 +190,37 @@ def subtree(parent: Unit) -> Tree:
 
 
 def unit_figures(
-    scheme: Scheme, parent: Unit, period: engine.Period, *, tree: Tree | None = None
+    scheme: Scheme,
+    parent: Unit,
+    period: engine.Period,
+    *,
+    tree: Tree | None = None,
+    by_month: bool = True,
 ) -> dict[int, Figures]:
-    """Figures per child unit of `parent` (each child with its whole subtree) in the period."""
+    """Figures per child unit of `parent` (each child with its whole subtree) in the period;
+    `by_month` keeps the months (quota status needs them), otherwise the database sums them."""
     children, owner = tree or subtree(parent)
     by_child: dict[int, Figures] = {c.pk: Figures() for c in children}
     units_q = Unit.objects.filter(path__startswith=parent.path).values("pk")
     first, last, edges = _months(period)
     if first <= last:
-        rows = UnitMonth.objects.filter(
+        months = UnitMonth.objects.filter(
             scheme=scheme, unit_id__in=units_q, month__gte=first, month__lte=last
-        ).values_list("unit_id", "month", *FIGURE_FIELDS)
-        for unit_id, month, *values in rows:
-            child = owner.get(unit_id)
-            if child is not None:
-                by_child[child].add(values, month)
+        )
+        if by_month:
+            for unit_id, month, *values in months.values_list("unit_id", "month", *FIGURE_FIELDS):
+                child = owner.get(unit_id)
+                if child is not None:
+                    by_child[child].add(values, month)
+        else:
+            sums = {f"s_{name}": Sum(name) for name in FIGURE_FIELDS}
+            totals = (
+                months.values("unit_id").annotate(**sums).order_by().values_list("unit_id", *sums)
+            )
+            for unit_id, *values in totals:
+                child = owner.get(unit_id)
+                if child is not None:
+                    by_child[child].add([v or 0 for v in values])
     if edges:
         tz = local_tz()
         for unit_id, at, *values in _edge_rows(
@@ -247,7 +263,11 @@ def unit_ranking(
     figures = unit_figures(scheme, parent, period, tree=tree)
     units = {u.pk: u for u in tree[0]}
     previous = None
-    before = unit_figures(scheme, parent, previous_of(period), tree=tree) if with_previous else {}
+    before = (
+        unit_figures(scheme, parent, previous_of(period), tree=tree, by_month=False)
+        if with_previous
+        else {}
+    )
     if any(f.entries_seen for f in before.values()):
         # A previous period with no lines at all has no ranks to compare with: all are new.
         previous = engine.ranks_of(
