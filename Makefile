@@ -39,6 +39,8 @@ bench: setup
 	$(BIN)/python bench/items.py
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/issue_export.py
+	$(BIN)/python bench/scoring_engine.py
+	$(BIN)/python bench/scoring.py
 
 # The same on PostgreSQL; the database is created on first use.
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432/baosong_bench
@@ -46,6 +48,7 @@ bench-pg: setup
 	BENCH_DATABASE_URL=$(BENCH_PG) $(BIN)/python bench/run.py
 	BENCH_DATABASE_URL=$(BENCH_PG) $(BIN)/python bench/items.py
 	BENCH_DATABASE_URL=$(BENCH_PG) $(BIN)/python bench/inbox.py
+	BENCH_DATABASE_URL=$(BENCH_PG) $(BIN)/python bench/scoring.py
 
 # The Chinese UI text is the msgid. After this, translate the new entries in
 # baosong/locale/en/LC_MESSAGES/django.po (no fuzzy ones), then run it again to compile.
