@@ -44,8 +44,11 @@ class BrowserErrors:
             self.seen.append(f"HTTP {response.status}: {response.url}")
 
     def _failed(self, request: Any) -> None:
-        # A link that turns into a download ends its navigation as ERR_ABORTED.
-        if request.resource_type == "document" and request.failure == "net::ERR_ABORTED":
+        # A link that turns into a download ends its navigation as ERR_ABORTED, and a page left
+        # while its icon is still loading aborts that request: neither is a fault of the page.
+        if request.failure == "net::ERR_ABORTED" and (
+            request.resource_type == "document" or request.url.endswith("/static/favicon.svg")
+        ):
             return
         self.seen.append(f"request failed: {request.url} {request.failure}")
 
