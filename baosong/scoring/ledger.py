@@ -54,6 +54,7 @@ SCORED_PUBLICATION_ACTIONS = (
     PublicationAction.INSTRUCT,
     PublicationAction.WITHDRAW_ADOPTION,
 )
+UnitRef = dict[str, tuple[int, str]]  # unit code → (id, path)
 KIND_FIELDS = {
     "dynamic": "k_dynamic",
     "experience": "k_experience",
@@ -119,9 +120,12 @@ def _json(value: Any) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str | bytes) else dict(value or {})
 
 
-def item_facts(item_id: int, until: dt.datetime) -> list[engine.Fact]:
-    """The facts of one item up to `until` (recording an event must cost a few milliseconds)."""
-    return facts_of_items([item_id], until)
+def item_facts(
+    item_id: int, until: dt.datetime, units_out: UnitRef | None = None
+) -> list[engine.Fact]:
+    """The facts of one item up to `until` (recording an event must cost a few milliseconds);
+    `units_out` receives code → (id, path) of the units read on the way."""
+    return facts_of_items([item_id], until, units_out)
 
 
 CHUNK = 5000  # ids per statement (well under SQLite's limit on bound values)
@@ -135,7 +139,9 @@ def _any(column: str, values: Sequence[object]) -> tuple[str, list[Any]]:
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
-def facts_of_items(item_ids: Sequence[int], until: dt.datetime) -> list[engine.Fact]:
+def facts_of_items(
+    item_ids: Sequence[int], until: dt.datetime, units_out: UnitRef | None = None
+) -> list[engine.Fact]:
     """The facts of these items before `until`, read with plain statements (a recompute reads
     hundreds of thousands of rows: the ORM's per-row conversions would cost more than scoring)."""
     facts: list[engine.Fact] = []
@@ -163,9 +169,12 @@ def facts_of_items(item_ids: Sequence[int], until: dt.datetime) -> list[engine.F
             if wanted:
                 unit_where, unit_params = _any("id", list(wanted))
                 cursor.execute(
-                    f"SELECT id, code, level FROM {unit_t} WHERE {unit_where}", unit_params
+                    f"SELECT id, code, level, path FROM {unit_t} WHERE {unit_where}", unit_params
                 )
-                unit_refs.update({pk: (code, level) for pk, code, level in cursor.fetchall()})
+                for pk, code, level, path in cursor.fetchall():
+                    unit_refs[pk] = (code, level)
+                    if units_out is not None:
+                        units_out[code] = (pk, path)
             cursor.execute(
                 f"SELECT submission_id, user_id, share FROM {Author._meta.db_table} "
                 f"WHERE {where} ORDER BY submission_id, position, id",
@@ -541,9 +550,6 @@ def add_to_rollups(scheme_id: int, rows: Iterable[_Row]) -> None:
             )
 
 
-UnitRef = dict[str, tuple[int, str]]  # code → (id, path)
-
-
 def _units_by_code(codes: Iterable[str]) -> UnitRef:
     wanted = {c for c in codes if c}
     if not wanted:
@@ -554,19 +560,22 @@ def _units_by_code(codes: Iterable[str]) -> UnitRef:
     }
 
 
-def _so_far(version: SchemeVersion, item_id: int) -> tuple[set[str], Credited]:
-    """The events already scored for the item under the version, and what stands credited."""
-    credited: Credited = {}
-    seen: set[str] = set()
+def _so_far(
+    versions: Sequence[SchemeVersion], item_id: int
+) -> dict[int, tuple[set[str], Credited]]:
+    """Per version: the events already scored for the item, and what stands credited (one
+    statement for all versions)."""
+    result: dict[int, tuple[set[str], Credited]] = {v.pk: (set(), {}) for v in versions}
+    where, params = _any("version_id", [v.pk for v in versions])
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT event_key, unit_id, person_id, category, lead, points, ref "
-            f"FROM {LedgerEntry._meta.db_table} WHERE item_id = %s AND scheme_id = %s "
-            "AND version_id = %s ORDER BY at, id",
-            [item_id, version.scheme_id, version.pk],
+            "SELECT version_id, event_key, unit_id, person_id, category, lead, points, ref "
+            f"FROM {LedgerEntry._meta.db_table} WHERE item_id = %s AND {where} ORDER BY at, id",
+            [item_id, *params],
         )
         rows = cursor.fetchall()
-    for key, unit_id, person_id, category, lead, points, ref in rows:
+    for version_id, key, unit_id, person_id, category, lead, points, ref in rows:
+        seen, credited = result[version_id]
         seen.add(key)
         if points > 0 and category in ("adopt", "instruct"):
             credited[(ref or key, unit_id, person_id)] = (
@@ -576,7 +585,7 @@ def _so_far(version: SchemeVersion, item_id: int) -> tuple[set[str], Credited]:
             )
         elif points < 0 and ref:
             credited.pop((ref, unit_id, person_id), None)
-    return seen, credited
+    return result
 
 
 def _window_seed(
@@ -620,21 +629,25 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
     versions = versions_in_force(at, unit_path)
     if not versions or item_id is None:
         return 0
-    facts = item_facts(item_id, at + dt.timedelta(microseconds=1))
+    units: UnitRef = {}
+    facts = item_facts(item_id, at + dt.timedelta(microseconds=1), units)
     if not facts:
         return 0
-    units = _units_by_code(
+    needed = (
         {f.origin_unit for f in facts}
         | {s.origin_unit for f in facts for s in f.sources}
         | {s.forwarded_by for f in facts for s in f.sources if s.forwarded_by}
     )
+    if needed - set(units):
+        units.update(_units_by_code(needed - set(units)))
+    so_far = _so_far(versions, item_id)
     kinds = {item_id: facts[0].item_kind}
     tz = local_tz()
     local = at.astimezone(tz)
     moment = engine.Period("event", local, local + dt.timedelta(microseconds=1))
     written = 0
     for version in versions:
-        seen, credited = _so_far(version, item_id)
+        seen, credited = so_far[version.pk]
         if event_key in seen:
             continue
         scheme = scheme_of(version)
