@@ -11,10 +11,13 @@ always a new (negative) entry, never an edit.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import gc
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
 
 CENT = Decimal("0.01")
@@ -336,13 +339,13 @@ def scheme_from_data(data: Mapping[str, Any]) -> Scheme:
 # Facts and periods
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Author:
     person: str
     share: int  # percent; an item's shares sum to 100
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """One source item of an adoption (a combined piece has several, one of them the lead)."""
 
@@ -353,7 +356,7 @@ class Source:
     forwarded_by: str | None = None  # the unit that forwarded the item to the adopting unit
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fact:
     """One recorded event about one item (or, for `deduct` without an item, about one unit).
 
@@ -489,39 +492,48 @@ class Entry(NamedTuple):
     lead: bool = False
 
 
-@dataclass
 class _Adoption:
-    event_id: str
-    adoption_id: int | None
-    level: str
-    kind: str
-    order: tuple[dt.datetime, str]
-    points: Decimal  # this item's share, lead multiplier applied, before policy and caps
-    rule: str
-    lead: bool
+    """One live adoption of an item: what it is worth to the item (lead multiplier and combined
+    share applied, in cents) before the level policy and the caps."""
+
+    __slots__ = ("adoption_id", "event_id", "kind", "lead", "level", "points", "rank", "rule")
+
+    def __init__(
+        self,
+        event_id: str,
+        adoption_id: int | None,
+        level: str,
+        kind: str,
+        rank: tuple[int, int, tuple[dt.datetime, str]],
+        points: int,
+        rule: str,
+        lead: bool,
+    ) -> None:
+        self.event_id = event_id
+        self.adoption_id = adoption_id
+        self.level = level
+        self.kind = kind
+        self.rank = rank  # lower is better under "highest": level, publication kind, order
+        self.points = points
+        self.rule = rule
+        self.lead = lead
 
 
-@dataclass
 class _Item:
-    submitted: bool = False
-    reached: set[str] = field(default_factory=set)
-    live: list[_Adoption] = field(default_factory=list)
-    best: str | None = None  # event id of the credited adoption (highest policy)
-    void: bool = False
+    """What the replay remembers about one item."""
 
+    __slots__ = ("best", "credited", "live", "reached", "submitted", "totals", "void")
 
-@dataclass
-class _Raw:
-    at: dt.datetime
-    event_id: str
-    unit: str
-    points: Decimal
-    rule: str
-    item_id: int | None
-    category: str
-    authors: tuple[Author, ...]
-    ref: str = ""
-    lead: bool = False
+    def __init__(self) -> None:
+        self.submitted = False  # its first submission was seen (and credited unless void)
+        self.reached: set[str] | None = None
+        self.live: list[_Adoption] = []
+        self.best: _Adoption | None = None  # the credited adoption under "highest"
+        self.void = False
+        # Net cents per (source event, unit, role), in the order first credited, so a reversal
+        # takes back exactly what was given.
+        self.credited: dict[tuple[str, str, str], int] = {}
+        self.totals: dict[str, int] = {}  # net cents per unit, for the item cap
 
 
 def _share_cents(total_cents: int, weights: Sequence[int]) -> list[int]:
@@ -547,313 +559,568 @@ def _cents(value: Decimal) -> int:
     return int(q2(value) * 100)
 
 
+class _WindowOf:
+    """The key of the calendar window of `grain` containing a moment, seen in `tz`; the last
+    window is remembered, since moments mostly come in time order."""
+
+    __slots__ = ("end", "grain", "key", "start", "tz")
+
+    def __init__(self, grain: str, tz: dt.tzinfo | None) -> None:
+        self.grain = grain
+        self.tz = tz
+        self.start: dt.datetime | None = None
+        self.end: dt.datetime | None = None
+        self.key = ""
+
+    def __call__(self, at: dt.datetime) -> str:
+        start, end = self.start, self.end
+        if start is not None and end is not None and start <= at < end:
+            return self.key
+        tz = self.tz
+        local = at.astimezone(tz) if tz is not None and at.tzinfo is not None else at
+        window = period_containing(self.grain, local)
+        self.start, self.end, self.key = window.start, window.end, window.key
+        return window.key
+
+
+_new_entry = tuple.__new__
+_UNRANKED = (
+    0,
+    0,
+    (dt.datetime.min.replace(tzinfo=dt.UTC), ""),
+)  # adoptions are not ranked under "add"
+_BY_MOMENT = attrgetter("at", "event_id")
+_AT = attrgetter("at")
+_SHARE = attrgetter("share")
+
+
 class _Run:
-    """One replay of the facts under one scheme."""
+    """One replay of the facts under one scheme. Points are whole cents (int) inside; they become
+    two-place Decimals only in the entries, so the arithmetic is exact and cheap."""
+
+    # Slots: over 30 instance attributes would make every self.x lookup a slow one.
+    __slots__ = (
+        "adoption_cache",
+        "cap_note",
+        "decimals",
+        "emit",
+        "fact",
+        "first",
+        "fraction",
+        "fraction_cache",
+        "highest",
+        "item",
+        "item_cap",
+        "items",
+        "kind_rank",
+        "lead_cache",
+        "lead_note",
+        "lead_split",
+        "out",
+        "period_cap",
+        "period_key",
+        "reach_levels",
+        "reach_rules",
+        "recorded",
+        "scheme",
+        "solo",
+        "splits",
+        "submit_rules",
+        "suffixes",
+        "texts",
+        "version",
+        "window",
+        "window_of",
+        "window_total",
+    )
 
     def __init__(
         self,
         scheme: Scheme,
-        tz: dt.tzinfo | None,
+        period: Period,
         window_seed: Mapping[tuple[str, str], Decimal] | None = None,
         recorded: Iterable[Recorded] = (),
     ) -> None:
-        self.scheme = scheme
-        self.tz = tz  # calendar windows (period caps) are counted in this time zone
-        self.items: dict[int, _Item] = defaultdict(_Item)
-        # Net credit per (source event, unit, role), so reversals undo exactly what was given.
-        self.credited: dict[tuple[str, str, str], Decimal] = {}
-        self.credit_log: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-        self.item_total: dict[tuple[int, str], Decimal] = {}
-        self.window_total: dict[tuple[str, str], Decimal] = dict(window_seed or {})
-        # What the ledger already credited for the events of this call, in ledger order.
-        self.recorded: dict[tuple[str, str, str, str], list[Decimal]] = defaultdict(list)
-        for event_id, unit, category, ref, points in recorded:
-            self.recorded[(event_id, unit, category, ref)].append(points)
-        self.last_window: Period | None = None
-        self.out: list[_Raw] = []
-        self.points_cache: dict[tuple[str, str, str], tuple[Decimal, str]] = {}
-
-    # -- caps and credit bookkeeping ----------------------------------------------------------
-
-    def _capped(self, unit: str, item: int | None, at: dt.datetime, amount: Decimal) -> Decimal:
-        s = self.scheme
-        allowed = amount
-        item_key = None
-        if s.item_cap is not None and item is not None:
-            item_key = (item, unit)
-            item_so_far = self.item_total.get(item_key, ZERO)
-            if amount > 0 and allowed > s.item_cap - item_so_far:
-                allowed = max(ZERO, s.item_cap - item_so_far)
-        if s.period_cap is not None:
-            window = (unit, self._window(at))
-            so_far = self.window_total.get(window, ZERO)
-            if amount > 0 and allowed > s.period_cap - so_far:
-                allowed = max(ZERO, s.period_cap - so_far)
-            self.window_total[window] = so_far + allowed
-        if item_key is not None:
-            # What was credited after both caps: an entry the period cap cut does not use up
-            # the item's room (it used to, so a later reversal of it left the item short).
-            self.item_total[item_key] = item_so_far + allowed
-        return allowed
-
-    def _booked(self, unit: str, item: int | None, at: dt.datetime, allowed: Decimal) -> Decimal:
-        """Count an amount the ledger already credited towards the caps, without capping it."""
-        s = self.scheme
-        if s.item_cap is not None and item is not None:
-            key = (item, unit)
-            self.item_total[key] = self.item_total.get(key, ZERO) + allowed
-        if s.period_cap is not None:
-            window = (unit, self._window(at))
-            self.window_total[window] = self.window_total.get(window, ZERO) + allowed
-        return allowed
-
-    def _window(self, at: dt.datetime) -> str:
-        """The cap window of a moment; facts come in time order, so the last one usually fits."""
-        last = self.last_window
-        if last is not None and last.start <= at < last.end:
-            return last.key
-        local = at.astimezone(self.tz) if self.tz is not None and at.tzinfo is not None else at
-        self.last_window = period_containing(self.scheme.period_cap_per, local)
-        return self.last_window.key
-
-    def _cap_note(self, amount: Decimal, allowed: Decimal) -> str:
-        if allowed == amount:
-            return ""
-        s = self.scheme
+        s = self.scheme = scheme
+        self.period_key = period.key
+        self.version = scheme.version
+        self.items: dict[int, _Item] = {}
+        self.out: list[Entry] = []
+        self.emit = False  # whether the current fact lies inside the period scored
+        # The current fact, set by apply().
+        self.fact = Fact(kind="", event_id="", at=period.start)
+        self.item = _Item()
+        self.window: dict[str, int] = {}  # net cents per unit in the current fact's cap window
+        self.highest = s.level_policy == "highest"
+        self.item_cap = None if s.item_cap is None else _cents(s.item_cap)
+        self.period_cap = None if s.period_cap is None else _cents(s.period_cap)
         caps = []
         if s.item_cap is not None:
             caps.append(f"单条上限 {fmt(s.item_cap)} 分")
         if s.period_cap is not None:
             caps.append(f"每{GRAIN_LABEL[s.period_cap_per]}上限 {fmt(s.period_cap)} 分")
-        return f"（受{'、'.join(caps)}限制，实计 {fmt(allowed)} 分）"
+        self.cap_note = f"（受{'、'.join(caps)}限制，实计 "
+        self.window_of = _WindowOf(s.period_cap_per, period.start.tzinfo)
+        # Net cents credited per (unit, cap window), starting from what other facts credited.
+        self.window_total: dict[str, dict[str, int]] = defaultdict(dict)  # window → unit → cents
+        for (unit, key), value in (window_seed or {}).items():
+            self.window_total[key][unit] = _cents(value)
+        # What the ledger already credited for the events of this call, in ledger order.
+        self.recorded: dict[tuple[str, str, str, str], list[int]] = {}
+        for event_id, unit, category, ref, points in recorded:
+            self.recorded.setdefault((event_id, unit, category, ref), []).append(_cents(points))
+        self.kind_rank = {kind: i for i, kind in enumerate(s.kind_order)}
+        self.lead_note = f" × 头条 {fmt(s.lead_multiplier)}"
+        self.lead_split = s.combined_credit == "lead_split"
+        self.fraction = s.forward_credit_mode == "fraction"
+        self.submit_rules: dict[str, tuple[int, str]] = {}
+        for item_type, value in s.submit_points.items():
+            points = q2(value)
+            name = ITEM_TYPE_LABEL.get(item_type, item_type)
+            self.submit_rules[item_type] = (_cents(points), f"报送{name} {fmt(points)} 分")
+        self.reach_rules: dict[str, tuple[int, str, str]] = {}
+        # The levels of a fact's `to_levels` that earn reach points, best first, with their rules.
+        self.reach_levels: dict[tuple[str, ...], tuple[tuple[str, int, str, str], ...]] = {}
+        for level, value in s.reach_points.items():
+            points = q2(value)
+            rule = f"报送{LEVEL_LABEL.get(level, level)} {fmt(points)} 分"
+            self.reach_rules[level] = (_cents(points), rule, f"reach:{level}")
+        # Small caches of exact Decimal results, keyed by cents.
+        self.decimals: dict[int, Decimal] = {}
+        self.texts: dict[int, str] = {}
+        self.adoption_cache: dict[tuple[str, str, str], tuple[int, str]] = {}
+        self.lead_cache: dict[int, int] = {}
+        self.fraction_cache: dict[tuple[int, str], int] = {}
+        self.suffixes: dict[tuple[int, ...], tuple[str, ...]] = {}
+        self.solo: dict[int, str] = {}  # a single author's rule suffix, by share
+        # The first submission of each item, for quotas (collected when `first` is set): the
+        # moments, units and item kinds, gathered while the fact is at hand.
+        self.first: _Submissions | None = None
+        self.splits: dict[tuple[int, tuple[int, ...]], tuple[Decimal, ...]] = {}
 
-    def credit(
+    # -- conversions ----------------------------------------------------------------------------
+
+    def points_of(self, cents: int) -> Decimal:
+        value = self.decimals.get(cents)
+        if value is None:
+            value = self.decimals[cents] = Decimal(cents).scaleb(-2)
+        return value
+
+    def text(self, cents: int) -> str:
+        """fmt() of a number of cents."""
+        value = self.texts.get(cents)
+        if value is None:
+            value = self.texts[cents] = fmt(self.points_of(cents))
+        return value
+
+    # -- entries ----------------------------------------------------------------------------------
+
+    def _emit(
         self,
-        fact: Fact,
         unit: str,
-        role: str,
-        amount: Decimal,
+        cents: int,
+        points: Decimal,
         rule: str,
         category: str,
         authors: tuple[Author, ...],
-        *,
-        source_event: str | None = None,
-        ref: str = "",
-        lead: bool = False,
-    ) -> Decimal:
-        """Give `amount` (within the caps) to `unit`, remembered under (source event, unit, role)."""
-        key = (source_event or fact.event_id, unit, role)
-        known = self.recorded.get((fact.event_id, unit, category, ref)) if self.recorded else None
-        if known:
-            allowed = self._booked(unit, fact.item_id, fact.at, known.pop(0))
-        else:
-            allowed = self._capped(unit, fact.item_id, fact.at, amount)
-        self.credited[key] = self.credited.get(key, ZERO) + allowed
-        if fact.item_id is not None:
-            self.credit_log[fact.item_id].append(key)
+        ref: str,
+        lead: bool,
+    ) -> None:
+        """The unit's entry, then its co-authors' (see `_people`)."""
+        fact = self.fact
         self.out.append(
-            _Raw(
-                fact.at,
-                fact.event_id,
-                unit,
-                allowed,
-                rule + self._cap_note(amount, allowed),
-                fact.item_id,
-                category,
-                authors,
-                ref,
-                lead,
+            _new_entry(
+                Entry,
+                (
+                    fact.event_id,
+                    unit,
+                    "",
+                    points,
+                    rule,
+                    fact.item_id,
+                    self.period_key,
+                    fact.at,
+                    category,
+                    self.version,
+                    ref,
+                    lead,
+                ),
             )
         )
-        return allowed
+        if authors and cents:
+            self._people(unit, cents, points, rule, category, authors, ref, lead)
 
-    def reverse(
+    def _people(
         self,
-        fact: Fact,
-        key: tuple[str, str, str],
-        rule: str,
-        category: str,
-        authors: tuple[Author, ...],
-    ) -> None:
-        """Take back exactly what `key` was credited (nothing when it was nothing)."""
-        amount = self.credited.get(key, ZERO)
-        if amount == 0:
-            return
-        unit = key[1]
-        self.credited[key] = ZERO
-        if self.scheme.item_cap is not None and fact.item_id is not None:
-            key_total = (fact.item_id, unit)
-            self.item_total[key_total] = self.item_total.get(key_total, ZERO) - amount
-        if self.scheme.period_cap is not None:
-            window = (unit, self._window(fact.at))
-            self.window_total[window] = self.window_total.get(window, ZERO) - amount
-        self.out.append(
-            _Raw(
-                fact.at,
-                fact.event_id,
-                unit,
-                -amount,
-                rule,
-                fact.item_id,
-                category,
-                authors,
-                key[0],
-            )
-        )
-
-    def note(self, fact: Fact, unit: str, rule: str, category: str) -> None:
-        """A zero entry, so that drill-down shows why an event earned nothing."""
-        self.out.append(_Raw(fact.at, fact.event_id, unit, ZERO, rule, fact.item_id, category, ()))
-
-    def penalty(
-        self,
-        fact: Fact,
         unit: str,
-        amount: Decimal,
+        cents: int,
+        points: Decimal,
         rule: str,
         category: str,
         authors: tuple[Author, ...],
+        ref: str,
+        lead: bool,
     ) -> None:
-        """Penalties are outside the caps: a cap limits what is earned, not what is deducted."""
-        if amount:
+        """One entry per co-author, the unit's `points` (`cents`) split by share with the
+        largest remainder so that they add up exactly to it."""
+        if len(authors) == 1:  # the common case: all of it, without the bookkeeping below
+            author = authors[0]
+            share = author.share
+            suffix = self.solo.get(share)
+            if suffix is None:
+                suffix = self.solo[share] = f"；作者份额 {share}/{share}"
+            fact = self.fact
             self.out.append(
-                _Raw(
-                    fact.at, fact.event_id, unit, -q2(amount), rule, fact.item_id, category, authors
+                _new_entry(
+                    Entry,
+                    (
+                        fact.event_id,
+                        unit,
+                        author.person,
+                        points if share > 0 else self.points_of(0),
+                        rule + suffix,
+                        fact.item_id,
+                        self.period_key,
+                        fact.at,
+                        category,
+                        self.version,
+                        ref,
+                        lead,
+                    ),
+                )
+            )
+            return
+        shares = tuple(map(_SHARE, authors))
+        suffixes = self.suffixes.get(shares)
+        if suffixes is None:
+            total = sum(shares)
+            suffixes = self.suffixes[shares] = tuple([f"；作者份额 {n}/{total}" for n in shares])
+        parts = self.splits.get((cents, shares))
+        if parts is None:
+            parts = self.splits[(cents, shares)] = tuple(
+                [self.points_of(part) for part in _share_cents(cents, shares)]
+            )
+        fact = self.fact
+        event_id, item_id, at = fact.event_id, fact.item_id, fact.at
+        period_key, version, out = self.period_key, self.version, self.out
+        for author, suffix, part in zip(authors, suffixes, parts, strict=True):
+            out.append(
+                _new_entry(
+                    Entry,
+                    (
+                        event_id,
+                        unit,
+                        author.person,
+                        part,
+                        rule + suffix,
+                        item_id,
+                        period_key,
+                        at,
+                        category,
+                        version,
+                        ref,
+                        lead,
+                    ),
                 )
             )
 
+    def credit(
+        self,
+        unit: str,
+        role: str,
+        cents: int,
+        rule: str,
+        category: str,
+        authors: tuple[Author, ...],
+        source_event: str = "",
+        ref: str = "",
+        lead: bool = False,
+    ) -> None:
+        """Give `cents` (within the caps) to `unit`, remembered under (source event, unit, role)."""
+        item = self.item
+        allowed = cents
+        if self.recorded and self.recorded.get((self.fact.event_id, unit, category, ref)):
+            allowed = self._booked(unit, category, ref)
+        else:
+            item_cap, period_cap = self.item_cap, self.period_cap
+            if item_cap is not None:
+                totals = item.totals
+                item_so_far = totals.get(unit, 0)
+                room = item_cap - item_so_far
+                if allowed > room and cents > 0:
+                    allowed = room if room > 0 else 0
+            if period_cap is not None:
+                window = self.window
+                so_far = window.get(unit, 0)
+                room = period_cap - so_far
+                if allowed > room and cents > 0:
+                    allowed = room if room > 0 else 0
+                window[unit] = so_far + allowed
+            if item_cap is not None:
+                # What was credited after both caps: an entry the period cap cut does not use
+                # up the item's room.
+                totals[unit] = item_so_far + allowed
+        fact = self.fact
+        event_id = fact.event_id
+        key = (source_event or event_id, unit, role)
+        credited = item.credited
+        credited[key] = credited.get(key, 0) + allowed
+        if allowed != cents:
+            rule = f"{rule}{self.cap_note}{self.text(allowed)} 分）"
+        if self.emit:
+            points = self.decimals.get(allowed)
+            if points is None:
+                points = self.points_of(allowed)
+            item_id, at = fact.item_id, fact.at
+            out = self.out
+            out.append(
+                _new_entry(
+                    Entry,
+                    (
+                        event_id,
+                        unit,
+                        "",
+                        points,
+                        rule,
+                        item_id,
+                        self.period_key,
+                        at,
+                        category,
+                        self.version,
+                        ref,
+                        lead,
+                    ),
+                )
+            )
+            if not authors or not allowed:
+                return
+            if len(authors) == 1:  # the common case, inline: the one author gets it all
+                share = authors[0].share
+                suffix = self.solo.get(share)
+                if share > 0 and suffix is not None:
+                    out.append(
+                        _new_entry(
+                            Entry,
+                            (
+                                event_id,
+                                unit,
+                                authors[0].person,
+                                points,
+                                rule + suffix,
+                                item_id,
+                                self.period_key,
+                                at,
+                                category,
+                                self.version,
+                                ref,
+                                lead,
+                            ),
+                        )
+                    )
+                    return
+            self._people(unit, allowed, points, rule, category, authors, ref, lead)
+
+    def _booked(self, unit: str, category: str, ref: str) -> int:
+        """The next amount the ledger recorded for this credit, counted towards the caps as it
+        is (not capped again)."""
+        allowed = self.recorded[(self.fact.event_id, unit, category, ref)].pop(0)
+        if self.item_cap is not None:
+            totals = self.item.totals
+            totals[unit] = totals.get(unit, 0) + allowed
+        if self.period_cap is not None:
+            self.window[unit] = self.window.get(unit, 0) + allowed
+        return allowed
+
+    def reverse(
+        self, key: tuple[str, str, str], rule: str, category: str, authors: tuple[Author, ...]
+    ) -> None:
+        """Take back exactly what `key` was credited (nothing when it was nothing)."""
+        item = self.item
+        amount = item.credited.get(key, 0)
+        if not amount:
+            return
+        unit = key[1]
+        item.credited[key] = 0
+        if self.item_cap is not None:
+            totals = item.totals
+            totals[unit] = totals.get(unit, 0) - amount
+        if self.period_cap is not None:
+            self.window[unit] = self.window.get(unit, 0) - amount
+        if self.emit:
+            self._emit(
+                unit, -amount, self.points_of(-amount), rule, category, authors, key[0], False
+            )
+
+    def note(self, unit: str, rule: str, category: str) -> None:
+        """A zero entry, so that drill-down shows why an event earned nothing."""
+        if self.emit:
+            self._emit(unit, 0, self.points_of(0), rule, category, (), "", False)
+
+    def penalty(
+        self, unit: str, amount: Decimal, rule: str, category: str, authors: tuple[Author, ...]
+    ) -> None:
+        """Penalties are outside the caps: a cap limits what is earned, not what is deducted."""
+        if amount and self.emit:
+            points = -q2(amount)
+            self._emit(unit, _cents(points), points, rule, category, authors, "", False)
+
     # -- points ---------------------------------------------------------------------------------
 
-    def adoption_points(self, level: str, kind: str, form: str) -> tuple[Decimal, str]:
-        key = (level, kind, form)
-        if key not in self.points_cache:
-            self.points_cache[key] = adoption_points(self.scheme, level, kind, form)
-        return self.points_cache[key]
-
-    def source_shares(self, fact: Fact, total: Decimal) -> tuple[Decimal, str]:
-        """This fact's item's part of `total` when several items were combined."""
+    def source_shares(self, fact: Fact, total: int) -> tuple[int, str]:
+        """This fact's item's part of `total` cents when several items were combined."""
         sources = fact.sources
-        if len(sources) < 2 or fact.item_id not in {src.item for src in sources}:
+        item_id = fact.item_id
+        index = next((i for i, src in enumerate(sources) if src.item == item_id), -1)
+        if len(sources) < 2 or index < 0:
             return total, ""
         s = self.scheme
-        if s.combined_credit == "lead_split":
+        mine = sources[index]
+        if self.lead_split:
             lead_weight = int(s.lead_fraction * 10000)
             others = len(sources) - 1
             rest = 10000 - lead_weight
             weights = [lead_weight * others if src.lead_source else rest for src in sources]
-            mine = next(src for src in sources if src.item == fact.item_id)
             fraction = s.lead_fraction if mine.lead_source else (ONE - s.lead_fraction) / others
             label = "主报" if mine.lead_source else "协报均分"
             note = f" × {label} {fmt(q2(fraction * 100))}%"
         else:
             weights = [src.share for src in sources]
-            mine = next(src for src in sources if src.item == fact.item_id)
             note = f" × 综合份额 {mine.share}%"
-        split = _share_cents(_cents(total), weights)
-        mine_index = next(i for i, src in enumerate(sources) if src.item == fact.item_id)
-        return Decimal(split[mine_index]).scaleb(-2), note
+        return _share_cents(total, weights)[index], note
 
     # -- facts ----------------------------------------------------------------------------------
 
     def apply(self, fact: Fact) -> None:
-        if fact.item_id is None:
-            if fact.kind == DEDUCT:
+        kind = fact.kind
+        item_id = fact.item_id
+        self.fact = fact
+        if item_id is None:
+            if kind == DEDUCT:
                 self.deduct(fact)
             return
-        item = self.items[fact.item_id]
-        if fact.kind in (CONFIRMED_COPY, FALSIFIED):
+        item = self.items.get(item_id)
+        if item is None:
+            item = self.items[item_id] = _Item()
+        self.item = item
+        if self.period_cap is not None:
+            window_of = self.window_of
+            start, end = window_of.start, window_of.end
+            if start is None or end is None or not start <= fact.at < end:
+                self.window = self.window_total[window_of(fact.at)]
+        if kind == SUBMIT:
+            if not item.submitted:  # a resubmission after a return earns nothing more
+                item.submitted = True
+                first = self.first
+                if first is not None:
+                    first.moments.append(fact.at)
+                    first.units.append(fact.origin_unit)
+                    first.kinds.append(fact.item_kind)
+                if not item.void:
+                    rule = self.submit_rules.get(fact.item_type)
+                    if rule is None:
+                        rule = self._submit_rule(fact.item_type)
+                    self.credit(
+                        fact.origin_unit, "submit", rule[0], rule[1], "submit", fact.authors
+                    )
+            if item.void:
+                self.note(fact.origin_unit, "该稿件已认定抄袭或虚假，不计分", kind)
+            elif fact.to_levels:
+                levels = fact.to_levels
+                if len(levels) > 1 or levels[0] in self.reach_rules:
+                    self.reach(fact, item)
+        elif kind == ADOPT:
+            if item.void:
+                self.note(fact.origin_unit, "该稿件已认定抄袭或虚假，不计分", kind)
+            else:
+                self.adopt(fact, item)
+        elif kind in (FORWARD, INSTRUCT):
+            if item.void:
+                self.note(fact.origin_unit, "该稿件已认定抄袭或虚假，不计分", kind)
+            elif kind == FORWARD:
+                self.reach(fact, item)
+            else:
+                self.instruct(fact)
+        elif kind in (CONFIRMED_COPY, FALSIFIED):
             self.void(fact, item)
-        elif fact.kind == DEDUCT:
+        elif kind == DEDUCT:
             self.deduct(fact)
-        elif item.void:
-            if fact.kind in (SUBMIT, FORWARD, ADOPT, INSTRUCT):
-                self.note(fact, fact.origin_unit, "该稿件已认定抄袭或虚假，不计分", fact.kind)
-        elif fact.kind == SUBMIT:
-            self.submit(fact, item)
-        elif fact.kind == FORWARD:
-            self.reach(fact, item)
-        elif fact.kind == ADOPT:
-            self.adopt(fact, item)
-        elif fact.kind == UNADOPT:
+        elif kind == UNADOPT and not item.void:
             self.unadopt(fact, item)
-        elif fact.kind == INSTRUCT:
-            self.instruct(fact)
 
-    def submit(self, fact: Fact, item: _Item) -> None:
-        if not item.submitted:  # a resubmission after a return earns nothing more
-            item.submitted = True
-            points = q2(self.scheme.submit_points.get(fact.item_type, ZERO))
-            name = ITEM_TYPE_LABEL.get(fact.item_type, fact.item_type)
-            self.credit(
-                fact,
-                fact.origin_unit,
-                "submit",
-                points,
-                f"报送{name} {fmt(points)} 分",
-                "submit",
-                fact.authors,
-            )
-        self.reach(fact, item)
+    def _submit_rule(self, item_type: str) -> tuple[int, str]:
+        """Points and rule of submitting an item type the scheme does not list."""
+        name = ITEM_TYPE_LABEL.get(item_type, item_type)
+        rule = self.submit_rules[item_type] = (0, f"报送{name} 0 分")
+        return rule
 
     def reach(self, fact: Fact, item: _Item) -> None:
-        levels = fact.to_levels
-        if len(levels) > 1:
-            levels = tuple(sorted(set(levels), key=lambda lv: LEVEL_RANK.get(lv, 99)))
-        for level in levels:
-            if level in item.reached or level not in self.scheme.reach_points:
-                continue
-            item.reached.add(level)
-            points = q2(self.scheme.reach_points[level])
-            self.credit(
-                fact,
-                fact.origin_unit,
-                f"reach:{level}",
-                points,
-                f"报送{LEVEL_LABEL.get(level, level)} {fmt(points)} 分",
-                "reach",
-                fact.authors,
+        levels = self.reach_levels.get(fact.to_levels)
+        if levels is None:
+            wanted = fact.to_levels
+            if len(wanted) > 1:
+                wanted = tuple(sorted(set(wanted), key=lambda lv: LEVEL_RANK.get(lv, 99)))
+            levels = self.reach_levels[fact.to_levels] = tuple(
+                (level, *self.reach_rules[level]) for level in wanted if level in self.reach_rules
             )
+        for level, points, rule, role in levels:  # only the levels that earn points
+            reached = item.reached
+            if reached is None:
+                reached = item.reached = set()
+            elif level in reached:
+                continue
+            reached.add(level)
+            self.credit(fact.origin_unit, role, points, rule, "reach", fact.authors)
 
     def adopt(self, fact: Fact, item: _Item) -> None:
         s = self.scheme
-        points, rule = self.adoption_points(fact.adopting_level, fact.publication_kind, fact.form)
+        level, kind = fact.adopting_level, fact.publication_kind
+        key = (level, kind, fact.form)
+        base = self.adoption_cache.get(key)
+        if base is None:
+            value, text = adoption_points(s, level, kind, fact.form)
+            base = self.adoption_cache[key] = (_cents(value), text)
+        points, rule = base
         if fact.is_lead and s.lead_multiplier != ONE:
-            points = q2(points * s.lead_multiplier)
-            rule += f" × 头条 {fmt(s.lead_multiplier)}"
-        points, share_note = self.source_shares(fact, points)
-        rule += share_note
+            led = self.lead_cache.get(points)
+            if led is None:
+                led = self.lead_cache[points] = _cents(self.points_of(points) * s.lead_multiplier)
+            points = led
+            rule += self.lead_note
+        if len(fact.sources) > 1:
+            points, share_note = self.source_shares(fact, points)
+            rule += share_note
         if "×" in rule:
-            rule += f" = {fmt(points)} 分"
+            rule = f"{rule} = {self.text(points)} 分"
+        rank = (
+            (
+                LEVEL_RANK.get(level, 99),
+                self.kind_rank.get(kind, len(s.kind_order)),
+                (fact.at, fact.event_id),
+            )
+            if self.highest
+            else _UNRANKED
+        )
         record = _Adoption(
-            fact.event_id,
-            fact.adoption_id,
-            fact.adopting_level,
-            fact.publication_kind,
-            (fact.at, fact.event_id),
-            points,
-            rule,
-            fact.is_lead,
+            fact.event_id, fact.adoption_id, level, kind, rank, points, rule, fact.is_lead
         )
         item.live.append(record)
-        if s.level_policy == "add":
-            self._credit_adoption(fact, record, record.rule)
+        if not self.highest:
+            self._credit_adoption(fact, record, rule)
         else:
-            best = self._find(item, item.best)
-            if best is None or self._rank(record) < self._rank(best):
+            best = item.best
+            if best is None or record.rank < best.rank:
                 if best is not None:
                     self.reverse(
-                        fact,
                         (best.event_id, fact.origin_unit, "adopt"),
                         f"只计最高级别：冲减{LEVEL_LABEL.get(best.level, best.level)}"
                         f"{KIND_LABEL.get(best.kind, best.kind)}采用已计分",
                         "supersede",
                         fact.authors,
                     )
-                item.best = record.event_id
-                self._credit_adoption(fact, record, record.rule)
+                item.best = record
+                self._credit_adoption(fact, record, rule)
             else:
                 self.note(
-                    fact,
                     fact.origin_unit,
                     f"{rule}；只计最高级别，已按{LEVEL_LABEL.get(best.level, best.level)}"
                     f"{KIND_LABEL.get(best.kind, best.kind)}采用计分",
@@ -861,26 +1128,17 @@ class _Run:
                 )
         self._forward_credit(fact, record)
 
-    def _find(self, item: _Item, event_id: str | None) -> _Adoption | None:
-        return next((a for a in item.live if a.event_id == event_id), None)
-
-    def _rank(self, record: _Adoption) -> tuple[int, int, tuple[dt.datetime, str]]:
-        order = self.scheme.kind_order
-        kind_rank = order.index(record.kind) if record.kind in order else len(order)
-        return (LEVEL_RANK.get(record.level, 99), kind_rank, record.order)
-
     def _credit_adoption(self, fact: Fact, record: _Adoption, rule: str) -> None:
         self.credit(
-            fact,
             fact.origin_unit,
             "adopt",
             record.points,
             rule,
             "adopt",
             fact.authors,
-            source_event=record.event_id,
-            ref="" if record.event_id == fact.event_id else record.event_id,
-            lead=record.lead,
+            record.event_id,
+            "" if record.event_id == fact.event_id else record.event_id,
+            record.lead,
         )
 
     def _forward_credit(self, fact: Fact, record: _Adoption) -> None:
@@ -891,15 +1149,22 @@ class _Run:
                 forwarder = src.forwarded_by
         if not forwarder or fact.adopting_level not in s.forward_credit:
             return
-        rate = s.forward_credit[fact.adopting_level]
-        where = LEVEL_LABEL.get(fact.adopting_level, fact.adopting_level)
-        if s.forward_credit_mode == "fraction":
-            points = q2(record.points * rate)
-            rule = f"转报稿件被{where}采用：采用分 {fmt(record.points)} × {fmt(rate)} = {fmt(points)} 分"
+        level = fact.adopting_level
+        rate = s.forward_credit[level]
+        where = LEVEL_LABEL.get(level, level)
+        if self.fraction:
+            key = (record.points, level)
+            points = self.fraction_cache.get(key)
+            if points is None:
+                points = self.fraction_cache[key] = _cents(self.points_of(record.points) * rate)
+            rule = (
+                f"转报稿件被{where}采用：采用分 {self.text(record.points)} × {fmt(rate)}"
+                f" = {self.text(points)} 分"
+            )
         else:
-            points = q2(rate)
-            rule = f"转报稿件被{where}采用 {fmt(points)} 分"
-        self.credit(fact, forwarder, "forward", points, rule, "forward", ())
+            points = _cents(rate)
+            rule = f"转报稿件被{where}采用 {self.text(points)} 分"
+        self.credit(forwarder, "forward", points, rule, "forward", ())
 
     def unadopt(self, fact: Fact, item: _Item) -> None:
         gone = [a for a in item.live if a.adoption_id == fact.adoption_id]
@@ -907,21 +1172,18 @@ class _Run:
             item.live.remove(record)
             where = f"{LEVEL_LABEL.get(record.level, record.level)}{KIND_LABEL.get(record.kind, record.kind)}"
             self.reverse(
-                fact,
                 (record.event_id, fact.origin_unit, "adopt"),
                 f"撤销{where}采用，冲减已计分",
                 "withdraw",
                 fact.authors,
             )
-            assert fact.item_id is not None
-            logged = dict.fromkeys(self.credit_log[fact.item_id])
-            for key in [k for k in logged if k[0] == record.event_id and k[2] == "forward"]:
-                self.reverse(fact, key, f"撤销{where}采用，冲减转报计分", "withdraw", ())
-            if self.scheme.level_policy == "highest" and item.best == record.event_id:
+            for key in [k for k in item.credited if k[0] == record.event_id and k[2] == "forward"]:
+                self.reverse(key, f"撤销{where}采用，冲减转报计分", "withdraw", ())
+            if self.highest and item.best is record:
                 item.best = None
                 if item.live:
-                    best = min(item.live, key=self._rank)
-                    item.best = best.event_id
+                    best = min(item.live, key=_rank_of)
+                    item.best = best
                     self._credit_adoption(fact, best, f"撤销采用后改按{best.rule}")
 
     def instruct(self, fact: Fact) -> None:
@@ -929,28 +1191,27 @@ class _Run:
         rank = "主要领导" if fact.principal else "其他领导"
         who = f"{LEVEL_LABEL.get(fact.instruction_level, fact.instruction_level)}{rank}批示"
         if key not in self.scheme.instruction_points:
-            self.note(fact, fact.origin_unit, f"{who}未列入计分", "instruct")
+            self.note(fact.origin_unit, f"{who}未列入计分", "instruct")
             return
-        points = q2(self.scheme.instruction_points[key])
+        points = _cents(self.scheme.instruction_points[key])
         part, share_note = self.source_shares(fact, points)
-        rule = f"{who} +{fmt(points)} 分{share_note}"
+        rule = f"{who} +{self.text(points)} 分{share_note}"
         if share_note:
-            rule += f" = {fmt(part)} 分"
-        self.credit(fact, fact.origin_unit, "instruct", part, rule, "instruct", fact.authors)
+            rule += f" = {self.text(part)} 分"
+        self.credit(fact.origin_unit, "instruct", part, rule, "instruct", fact.authors)
 
     def void(self, fact: Fact, item: _Item) -> None:
         if item.void:
             return
         item.void = True
         what = "抄袭" if fact.kind == CONFIRMED_COPY else "虚假"
-        assert fact.item_id is not None
-        for key in list(dict.fromkeys(self.credit_log[fact.item_id])):
+        rule = f"认定{what}，冲减该稿件已计分"
+        for key in list(item.credited):
             authors = fact.authors if key[1] == fact.origin_unit and key[2] != "forward" else ()
-            self.reverse(fact, key, f"认定{what}，冲减该稿件已计分", "void", authors)
+            self.reverse(key, rule, "void", authors)
         penalty = self.scheme.copy_penalty if what == "抄袭" else self.scheme.falsify_penalty
         if penalty:
             self.penalty(
-                fact,
                 fact.origin_unit,
                 penalty,
                 f"认定{what}，另扣 {fmt(q2(penalty))} 分",
@@ -961,13 +1222,16 @@ class _Run:
     def deduct(self, fact: Fact) -> None:
         reason = fact.note or "考核扣分"
         self.penalty(
-            fact,
             fact.origin_unit,
             fact.points,
             f"{reason}，扣 {fmt(q2(fact.points))} 分",
             "deduct",
             fact.authors,
         )
+
+
+def _rank_of(record: _Adoption) -> tuple[int, int, tuple[dt.datetime, str]]:
+    return record.rank
 
 
 def adoption_points(scheme: Scheme, level: str, kind: str, form: str) -> tuple[Decimal, str]:
@@ -993,38 +1257,25 @@ def adoption_points(scheme: Scheme, level: str, kind: str, form: str) -> tuple[D
     return points, rule
 
 
-def _ordered(facts: Iterable[Fact]) -> list[Fact]:
-    ordered = sorted(facts, key=lambda f: (f.at, f.event_id))
+def _history(facts: Iterable[Fact]) -> list[Fact]:
+    """The facts in time order (ties by event id)."""
+    return sorted(facts, key=_BY_MOMENT)
+
+
+def _refuse_repeats(ordered: Sequence[Fact]) -> None:
     seen: set[str] = set()
     for fact in ordered:
         if fact.event_id in seen:
             raise ValueError(f"事件编号“{fact.event_id}”重复。")
         seen.add(fact.event_id)
+
+
+def _ordered(facts: Iterable[Fact]) -> list[Fact]:
+    """The facts in time order, refusing a repeated event id."""
+    ordered = _history(facts)
+    if len({f.event_id for f in ordered}) != len(ordered):
+        _refuse_repeats(ordered)
     return ordered
-
-
-def _person_entries(entry: Entry, authors: tuple[Author, ...]) -> list[Entry]:
-    if not authors or entry.points == 0:
-        return []
-    split = _share_cents(_cents(entry.points), [a.share for a in authors])
-    total_share = sum(a.share for a in authors)
-    return [
-        Entry(
-            event_id=entry.event_id,
-            unit=entry.unit,
-            person=a.person,
-            points=Decimal(cents).scaleb(-2),
-            rule=f"{entry.rule}；作者份额 {a.share}/{total_share}",
-            item_id=entry.item_id,
-            period=entry.period,
-            at=entry.at,
-            category=entry.category,
-            scheme=entry.scheme,
-            ref=entry.ref,
-            lead=entry.lead,
-        )
-        for a, cents in zip(authors, split, strict=True)
-    ]
 
 
 def score(
@@ -1066,46 +1317,82 @@ def score(
     errors = validate(scheme)
     if errors:
         raise ValueError("；".join(errors))
-    run = _Run(scheme, period.start.tzinfo, window_seed, recorded)
-    history = [f for f in _ordered(facts) if f.at < period.end]
-    for fact in history:
-        run.apply(fact)
-    raws = [r for r in run.out if period.start <= r.at < period.end]
-    # Without assessed units there is nothing to judge (and an all-time period would otherwise
-    # walk ten thousand empty weeks).
-    for status in quota_status(scheme, history, period, units) if units else ():
-        if status.closed and not status.met and status.deduction:
-            raws.append(
-                _Raw(
-                    status.end - dt.timedelta(microseconds=1),
-                    f"quota:{status.window}:{status.quota}:{status.unit}",
-                    status.unit,
-                    -status.deduction,
-                    f"{status.reason}，扣 {fmt(status.deduction)} 分",
-                    None,
-                    "quota",
-                    (),
-                )
-            )
-    entries: list[Entry] = []
-    for raw in sorted(raws, key=lambda r: r.at):  # stable: same-moment entries keep event order
-        entry = Entry(
-            event_id=raw.event_id,
-            unit=raw.unit,
-            person="",
-            points=raw.points,
-            rule=raw.rule,
-            item_id=raw.item_id,
-            period=period.key,
-            at=raw.at,
-            category=raw.category,
-            scheme=scheme.version,
-            ref=raw.ref,
-            lead=raw.lead,
-        )
-        entries.append(entry)
-        entries.extend(_person_entries(entry, raw.authors))
+    history = facts if isinstance(facts, list) else list(facts)
+    recorded = list(recorded)
+    judged = bool(units) and any(q2(quota.deduction) for quota in scheme.quotas)
+    # A recompute builds a million small objects that hold no reference cycles; the cyclic
+    # collector would only walk them again and again (half the time of a year's recompute).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        # Facts usually come in time order (as the app reads them); sorting 300,000 objects
+        # scattered in memory would cost a sixth of the recompute, so sort only when needed.
+        run = _replayed(scheme, history, period, window_seed, recorded, judged)
+        if run is None:
+            history = _history(history)
+            run = _replayed(scheme, history, period, window_seed, recorded, judged)
+            if run is None:  # in order once sorted, so two facts share moment and event id
+                _refuse_repeats(history)
+        assert run is not None
+        entries = run.out
+        if run.first is not None:
+            quota = _quota_entries(scheme, run.first, period, units)
+            if quota:
+                entries = _merged(entries, quota)
+    finally:
+        if collecting:
+            gc.enable()
     return entries
+
+
+def _replayed(
+    scheme: Scheme,
+    facts: list[Fact],
+    period: Period,
+    window_seed: Mapping[tuple[str, str], Decimal] | None,
+    recorded: list[Recorded],
+    judged: bool,
+) -> _Run | None:
+    """The run of `facts` before the period's end, with entries from its start; None when two
+    facts are not in time order (moment, then event id). Refuses a repeated event id."""
+    run = _Run(scheme, period, window_seed, recorded)
+    if judged:
+        run.first = _Submissions()
+    if not facts:
+        return run
+    apply = run.apply
+    seen: set[str] = set()
+    see = seen.add
+    start, end = period.start, period.end
+    last_at, last_id = facts[0].at, ""
+    emitting = False
+    for fact in facts:
+        at = fact.at
+        if at <= last_at and (at < last_at or fact.event_id <= last_id):
+            return None
+        last_at, last_id = at, fact.event_id
+        see(last_id)
+        if at < end:
+            if not emitting and at >= start:
+                run.emit = emitting = True
+            apply(fact)
+    if len(seen) != len(facts):
+        _refuse_repeats(facts)
+    return run
+
+
+def _merged(entries: list[Entry], later: list[Entry]) -> list[Entry]:
+    """`entries` (in time order) with `later` placed after every entry of the same moment, as a
+    stable sort by moment of `entries + later` would."""
+    merged: list[Entry] = []
+    done = 0
+    for entry in sorted(later, key=_AT):
+        upto = bisect_right(entries, entry.at, lo=done, key=_AT)
+        merged.extend(entries[done:upto])
+        merged.append(entry)
+        done = upto
+    merged.extend(entries[done:])
+    return merged
 
 
 def cap_windows(
@@ -1194,6 +1481,115 @@ def _windows(grain: str, period: Period) -> list[Period]:
             break
         window = period_containing(grain, window.end)
     return windows
+
+
+def _missing(quota: Quota, submitted: int, by_kind: Mapping[str, int]) -> list[str]:
+    """What a unit lacks to meet a quota in a window, in words (empty when met)."""
+    missing = []
+    if submitted < quota.min_items:
+        missing.append(f"报送 {submitted} 条，少于 {quota.min_items} 条")
+    for kind, need in quota.min_kinds:
+        have = by_kind.get(kind, 0)
+        if have < need:
+            missing.append(f"{ITEM_KIND_LABEL.get(kind, kind)} {have} 条，少于 {need} 条")
+    return missing
+
+
+class _Submissions:
+    """The first submission of each item in time order, as parallel lists."""
+
+    __slots__ = ("kinds", "moments", "units")
+
+    def __init__(self) -> None:
+        self.moments: list[dt.datetime] = []
+        self.units: list[str] = []
+        self.kinds: list[str] = []
+
+
+_Counts = dict[str, dict[Any, int]]  # window key → unit (or (unit, item kind)) → items
+
+
+def _submission_counts(first: _Submissions, grain: str, period: Period) -> tuple[_Counts, _Counts]:
+    """Items first submitted per window and unit, and per window and (unit, item kind), for the
+    windows of `grain` that end inside the period."""
+    tz = period.start.tzinfo
+    totals: _Counts = defaultdict(dict)
+    kinds: _Counts = defaultdict(dict)
+    moments, origins, item_kinds = first.moments, first.units, first.kinds
+    if tz is None or not moments or moments[0].tzinfo is None:
+        for at, origin, kind in zip(moments, origins, item_kinds, strict=True):
+            key = window_key(grain, at, tz)
+            totals[key][origin] = totals[key].get(origin, 0) + 1
+            kinds[key][(origin, kind)] = kinds[key].get((origin, kind), 0) + 1
+        return totals, kinds
+    # Aware moments in time order: each window is a slice, counted at C speed.
+    for window in _windows(grain, period):
+        if window.end > period.end:
+            continue
+        lo = bisect_left(moments, window.start)
+        hi = bisect_left(moments, window.end, lo)
+        if lo < hi:
+            totals[window.key] = Counter(origins[lo:hi])
+            kinds[window.key] = Counter(zip(origins[lo:hi], item_kinds[lo:hi], strict=True))
+    return totals, kinds
+
+
+def _quota_entries(
+    scheme: Scheme,
+    first: _Submissions,
+    period: Period,
+    units: Sequence[str],
+) -> list[Entry]:
+    """The deductions for quota windows ending inside the period that `units` missed, as
+    `quota_status` judges them (only quotas that deduct something), from the first submission
+    of each item in time order."""
+    judged = [quota for quota in scheme.quotas if q2(quota.deduction)]
+    if not judged:
+        return []
+    assessed = sorted(set(units))
+    counted: dict[str, tuple[_Counts, _Counts]] = {}
+    entries: list[Entry] = []
+    for quota in judged:
+        grain = quota.per
+        if grain not in counted:
+            counted[grain] = _submission_counts(first, grain, period)
+        totals, kinds = counted[grain]
+        deduction = q2(quota.deduction)
+        points = -deduction
+        rule_end = f"，扣 {fmt(deduction)} 分"
+        label = GRAIN_LABEL[quota.per]
+        least = quota.min_items
+        for window in _windows(grain, period):
+            if window.end > period.end:
+                continue
+            at = window.end - dt.timedelta(microseconds=1)
+            submitted = totals.get(window.key, {})
+            by_kind = kinds.get(window.key, {})
+            for unit in assessed:
+                count = submitted.get(unit, 0)
+                if count >= least and all(
+                    by_kind.get((unit, kind), 0) >= need for kind, need in quota.min_kinds
+                ):
+                    continue
+                missing = _missing(
+                    quota, count, {k: by_kind.get((unit, k), 0) for k, _n in quota.min_kinds}
+                )
+                reason = f"{window.key}{quota.label}未完成（本{label}{'；'.join(missing)}）"
+                entries.append(
+                    Entry(
+                        event_id=f"quota:{window.key}:{quota.label}:{unit}",
+                        unit=unit,
+                        person="",
+                        points=points,
+                        rule=reason + rule_end,
+                        item_id=None,
+                        period=period.key,
+                        at=at,
+                        category="quota",
+                        scheme=scheme.version,
+                    )
+                )
+    return entries
 
 
 def quota_status(
