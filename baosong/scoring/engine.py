@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
 
@@ -522,18 +523,19 @@ class _Adoption:
 class _Item:
     """What the replay remembers about one item."""
 
-    __slots__ = ("best", "credited", "live", "reached", "submitted", "totals", "void")
+    __slots__ = ("best", "credited", "live", "reached", "submitted", "void")
 
     def __init__(self) -> None:
         self.submitted = False  # its first submission was seen (and credited unless void)
         self.reached: set[str] | None = None
-        self.live: list[_Adoption] = []
+        self.live: list[_Adoption] | None = None  # its adoptions not withdrawn
         self.best: _Adoption | None = None  # the credited adoption under "highest"
         self.void = False
         # Net cents per (source event, unit, role), in the order first credited, so a reversal
-        # takes back exactly what was given.
-        self.credited: dict[tuple[str, str, str], int] = {}
-        self.totals: dict[str, int] = {}  # net cents per unit, for the item cap
+        # takes back exactly what was given; and, under a unit's code alone, the unit's net
+        # cents from the item, for the item cap (one dict: an item's state is most of the
+        # memory a recompute touches).
+        self.credited: dict[tuple[str, str, str] | str, int] = {}
 
 
 def _share_cents(total_cents: int, weights: Sequence[int]) -> list[int]:
@@ -561,20 +563,18 @@ def _cents(value: Decimal) -> int:
 
 class _WindowOf:
     """The key of the calendar window of `grain` containing a moment, seen in `tz`; the last
-    window is remembered, since moments mostly come in time order."""
+    window ([start, end)) is remembered, since moments mostly come in time order."""
 
     __slots__ = ("end", "grain", "key", "start", "tz")
 
-    def __init__(self, grain: str, tz: dt.tzinfo | None) -> None:
+    def __init__(self, grain: str, tz: dt.tzinfo | None, moment: dt.datetime) -> None:
         self.grain = grain
         self.tz = tz
-        self.start: dt.datetime | None = None
-        self.end: dt.datetime | None = None
+        self.start = self.end = moment  # empty until the first call
         self.key = ""
 
     def __call__(self, at: dt.datetime) -> str:
-        start, end = self.start, self.end
-        if start is not None and end is not None and start <= at < end:
+        if self.start <= at < self.end:
             return self.key
         tz = self.tz
         local = at.astimezone(tz) if tz is not None and at.tzinfo is not None else at
@@ -660,7 +660,7 @@ class _Run:
         if s.period_cap is not None:
             caps.append(f"每{GRAIN_LABEL[s.period_cap_per]}上限 {fmt(s.period_cap)} 分")
         self.cap_note = f"（受{'、'.join(caps)}限制，实计 "
-        self.window_of = _WindowOf(s.period_cap_per, period.start.tzinfo)
+        self.window_of = _WindowOf(s.period_cap_per, period.start.tzinfo, period.start)
         # Net cents credited per (unit, cap window), starting from what other facts credited.
         self.window_total: dict[str, dict[str, int]] = defaultdict(dict)  # window → unit → cents
         for (unit, key), value in (window_seed or {}).items():
@@ -844,8 +844,7 @@ class _Run:
         else:
             item_cap, period_cap = self.item_cap, self.period_cap
             if item_cap is not None:
-                totals = item.totals
-                item_so_far = totals.get(unit, 0)
+                item_so_far = item.credited.get(unit, 0)
                 room = item_cap - item_so_far
                 if allowed > room and cents > 0:
                     allowed = room if room > 0 else 0
@@ -859,7 +858,7 @@ class _Run:
             if item_cap is not None:
                 # What was credited after both caps: an entry the period cap cut does not use
                 # up the item's room.
-                totals[unit] = item_so_far + allowed
+                item.credited[unit] = item_so_far + allowed
         fact = self.fact
         event_id = fact.event_id
         key = (source_event or event_id, unit, role)
@@ -925,8 +924,8 @@ class _Run:
         is (not capped again)."""
         allowed = self.recorded[(self.fact.event_id, unit, category, ref)].pop(0)
         if self.item_cap is not None:
-            totals = self.item.totals
-            totals[unit] = totals.get(unit, 0) + allowed
+            credited = self.item.credited
+            credited[unit] = credited.get(unit, 0) + allowed
         if self.period_cap is not None:
             self.window[unit] = self.window.get(unit, 0) + allowed
         return allowed
@@ -942,8 +941,7 @@ class _Run:
         unit = key[1]
         item.credited[key] = 0
         if self.item_cap is not None:
-            totals = item.totals
-            totals[unit] = totals.get(unit, 0) - amount
+            item.credited[unit] = item.credited.get(unit, 0) - amount
         if self.period_cap is not None:
             self.window[unit] = self.window.get(unit, 0) - amount
         if self.emit:
@@ -990,45 +988,72 @@ class _Run:
 
     # -- facts ----------------------------------------------------------------------------------
 
-    def apply(self, fact: Fact) -> None:
-        kind = fact.kind
-        item_id = fact.item_id
-        self.fact = fact
-        if item_id is None:
-            if kind == DEDUCT:
-                self.deduct(fact)
-            return
-        item = self.items.get(item_id)
-        if item is None:
-            item = self.items[item_id] = _Item()
-        self.item = item
-        if self.period_cap is not None:
-            window_of = self.window_of
-            start, end = window_of.start, window_of.end
-            if start is None or end is None or not start <= fact.at < end:
-                self.window = self.window_total[window_of(fact.at)]
-        if kind == SUBMIT:
+    def replay(self, facts: list[Fact], start: dt.datetime, end: dt.datetime) -> bool:
+        """Apply the facts before `end`, with entries from `start` on; False as soon as two
+        facts are not in time order (moment, then event id). Refuses a repeated event id.
+        The hot path (a first submission) is written out here: it is most of a recompute."""
+        if not facts:
+            return True
+        items, submit_rules, reach_rules = self.items, self.submit_rules, self.reach_rules
+        first, credit, window_of = self.first, self.credit, self.window_of
+        capped = self.period_cap is not None
+        emitting = self.emit
+        seen: set[str] = set()
+        see = seen.add
+        last_at, last_id = facts[0].at, ""
+        window_end = last_at  # the end of the current cap window (moments only go forward)
+        for fact in facts:
+            at = fact.at
+            event_id = fact.event_id
+            if at <= last_at and (at < last_at or event_id <= last_id):
+                return False
+            last_at, last_id = at, event_id
+            see(event_id)
+            if at >= end:
+                continue
+            if not emitting and at >= start:
+                self.emit = emitting = True
+            self.fact = fact
+            kind = fact.kind
+            item_id = fact.item_id
+            if item_id is None:
+                if kind == DEDUCT:
+                    self.deduct(fact)
+                continue
+            item = items.get(item_id)
+            if item is None:
+                item = items[item_id] = _Item()
+            self.item = item
+            if capped and at >= window_end:
+                self.window = self.window_total[window_of(at)]
+                window_end = window_of.end
+            if kind != SUBMIT:
+                self.apply(fact, item, kind)
+                continue
             if not item.submitted:  # a resubmission after a return earns nothing more
                 item.submitted = True
-                first = self.first
                 if first is not None:
-                    first.moments.append(fact.at)
+                    first.moments.append(at)
                     first.units.append(fact.origin_unit)
                     first.kinds.append(fact.item_kind)
                 if not item.void:
-                    rule = self.submit_rules.get(fact.item_type)
+                    rule = submit_rules.get(fact.item_type)
                     if rule is None:
                         rule = self._submit_rule(fact.item_type)
-                    self.credit(
-                        fact.origin_unit, "submit", rule[0], rule[1], "submit", fact.authors
-                    )
+                    credit(fact.origin_unit, "submit", rule[0], rule[1], "submit", fact.authors)
             if item.void:
                 self.note(fact.origin_unit, "该稿件已认定抄袭或虚假，不计分", kind)
             elif fact.to_levels:
                 levels = fact.to_levels
-                if len(levels) > 1 or levels[0] in self.reach_rules:
+                if len(levels) > 1 or levels[0] in reach_rules:
                     self.reach(fact, item)
-        elif kind == ADOPT:
+        if len(seen) != len(facts):
+            _refuse_repeats(facts)
+        return True
+
+    def apply(self, fact: Fact, item: _Item, kind: str) -> None:
+        """One fact about an item, other than a submission."""
+        if kind == ADOPT:
             if item.void:
                 self.note(fact.origin_unit, "该稿件已认定抄袭或虚假，不计分", kind)
             else:
@@ -1103,6 +1128,8 @@ class _Run:
         record = _Adoption(
             fact.event_id, fact.adoption_id, level, kind, rank, points, rule, fact.is_lead
         )
+        if item.live is None:
+            item.live = []
         item.live.append(record)
         if not self.highest:
             self._credit_adoption(fact, record, rule)
@@ -1167,6 +1194,8 @@ class _Run:
         self.credit(forwarder, "forward", points, rule, "forward", ())
 
     def unadopt(self, fact: Fact, item: _Item) -> None:
+        if not item.live:
+            return
         gone = [a for a in item.live if a.adoption_id == fact.adoption_id]
         for record in gone:
             item.live.remove(record)
@@ -1177,7 +1206,10 @@ class _Run:
                 "withdraw",
                 fact.authors,
             )
-            for key in [k for k in item.credited if k[0] == record.event_id and k[2] == "forward"]:
+            forwards = [
+                k for k in _credit_keys(item) if k[0] == record.event_id and k[2] == "forward"
+            ]
+            for key in forwards:
                 self.reverse(key, f"撤销{where}采用，冲减转报计分", "withdraw", ())
             if self.highest and item.best is record:
                 item.best = None
@@ -1206,7 +1238,7 @@ class _Run:
         item.void = True
         what = "抄袭" if fact.kind == CONFIRMED_COPY else "虚假"
         rule = f"认定{what}，冲减该稿件已计分"
-        for key in list(item.credited):
+        for key in _credit_keys(item):
             authors = fact.authors if key[1] == fact.origin_unit and key[2] != "forward" else ()
             self.reverse(key, rule, "void", authors)
         penalty = self.scheme.copy_penalty if what == "抄袭" else self.scheme.falsify_penalty
@@ -1228,6 +1260,11 @@ class _Run:
             "deduct",
             fact.authors,
         )
+
+
+def _credit_keys(item: _Item) -> list[tuple[str, str, str]]:
+    """The (source event, unit, role) keys credited from an item, in the order first credited."""
+    return [key for key in item.credited if isinstance(key, tuple)]
 
 
 def _rank_of(record: _Adoption) -> tuple[int, int, tuple[dt.datetime, str]]:
@@ -1327,7 +1364,9 @@ def score(
     try:
         # Facts usually come in time order (as the app reads them); sorting 300,000 objects
         # scattered in memory would cost a sixth of the recompute, so sort only when needed.
-        run = _replayed(scheme, history, period, window_seed, recorded, judged)
+        run = None
+        if _looks_ordered(history):
+            run = _replayed(scheme, history, period, window_seed, recorded, judged)
         if run is None:
             history = _history(history)
             run = _replayed(scheme, history, period, window_seed, recorded, judged)
@@ -1345,6 +1384,14 @@ def score(
     return entries
 
 
+def _looks_ordered(facts: Sequence[Fact]) -> bool:
+    """Whether a sample of the facts (every n-th, about 500) is in time order: a cheap guess
+    that spares replaying a long unordered list only to find it out of order late."""
+    sample = facts[:: max(1, len(facts) // 500)]
+    keys = [(f.at, f.event_id) for f in sample]
+    return all(a < b for a, b in pairwise(keys))
+
+
 def _replayed(
     scheme: Scheme,
     facts: list[Fact],
@@ -1358,27 +1405,7 @@ def _replayed(
     run = _Run(scheme, period, window_seed, recorded)
     if judged:
         run.first = _Submissions()
-    if not facts:
-        return run
-    apply = run.apply
-    seen: set[str] = set()
-    see = seen.add
-    start, end = period.start, period.end
-    last_at, last_id = facts[0].at, ""
-    emitting = False
-    for fact in facts:
-        at = fact.at
-        if at <= last_at and (at < last_at or fact.event_id <= last_id):
-            return None
-        last_at, last_id = at, fact.event_id
-        see(last_id)
-        if at < end:
-            if not emitting and at >= start:
-                run.emit = emitting = True
-            apply(fact)
-    if len(seen) != len(facts):
-        _refuse_repeats(facts)
-    return run
+    return run if run.replay(facts, period.start, period.end) else None
 
 
 def _merged(entries: list[Entry], later: list[Entry]) -> list[Entry]:
@@ -1567,8 +1594,9 @@ def _quota_entries(
             by_kind = kinds.get(window.key, {})
             for unit in assessed:
                 count = submitted.get(unit, 0)
-                if count >= least and all(
-                    by_kind.get((unit, kind), 0) >= need for kind, need in quota.min_kinds
+                if count >= least and (
+                    not quota.min_kinds
+                    or all(by_kind.get((unit, kind), 0) >= need for kind, need in quota.min_kinds)
                 ):
                     continue
                 missing = _missing(
