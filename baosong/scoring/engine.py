@@ -2,10 +2,11 @@
 
 A `Scheme` says what every recorded event is worth; `score()` replays the `Fact`s (the events of
 submissions and publications) in time order and returns ledger `Entry`s for units and their
-authors, each with the event it comes from and a short Chinese rule saying why. All arithmetic is
-`Decimal` with two places, rounded half up. Entries at a moment depend only on facts up to that
-moment, so scoring a later period never changes an earlier period's entries, and a correction is
-always a new (negative) entry, never an edit.
+authors, each with the event it comes from and a short Chinese rule saying why. All points are
+`Decimal`s with two places, each computed value rounded half up (the replay keeps them as whole
+fen). Entries at a moment depend only on facts up to that moment, so scoring a later period never
+changes an earlier period's entries, and a correction is always a new (negative) entry, never an
+edit. The ledger can also be written one event at a time (see `score`: `window_seed`, `recorded`).
 """
 
 from __future__ import annotations
@@ -584,11 +585,8 @@ class _WindowOf:
 
 
 _new_entry = tuple.__new__
-_UNRANKED = (
-    0,
-    0,
-    (dt.datetime.min.replace(tzinfo=dt.UTC), ""),
-)  # adoptions are not ranked under "add"
+# Adoptions are not ranked under "add".
+_UNRANKED = (0, 0, (dt.datetime.min.replace(tzinfo=dt.UTC), ""))
 _BY_MOMENT = attrgetter("at", "event_id")
 _AT = attrgetter("at")
 _SHARE = attrgetter("share")
@@ -596,7 +594,8 @@ _SHARE = attrgetter("share")
 
 class _Run:
     """One replay of the facts under one scheme. Points are whole cents (int) inside; they become
-    two-place Decimals only in the entries, so the arithmetic is exact and cheap."""
+    two-place Decimals only in the entries, so the arithmetic is exact and cheap (every computed
+    value is rounded to the fen as before; caps count in whole fen too)."""
 
     # Slots: over 30 instance attributes would make every self.x lookup a slow one.
     __slots__ = (
@@ -619,6 +618,7 @@ class _Run:
         "out",
         "period_cap",
         "period_key",
+        "person_rules",
         "reach_levels",
         "reach_rules",
         "recorded",
@@ -647,7 +647,7 @@ class _Run:
         self.items: dict[int, _Item] = {}
         self.out: list[Entry] = []
         self.emit = False  # whether the current fact lies inside the period scored
-        # The current fact, set by apply().
+        # The fact being replayed and its item.
         self.fact = Fact(kind="", event_id="", at=period.start)
         self.item = _Item()
         self.window: dict[str, int] = {}  # net cents per unit in the current fact's cap window
@@ -692,6 +692,9 @@ class _Run:
         self.lead_cache: dict[int, int] = {}
         self.fraction_cache: dict[tuple[int, str], int] = {}
         self.suffixes: dict[tuple[int, ...], tuple[str, ...]] = {}
+        # rule + an author's suffix, shared by equal texts: half a million person entries would
+        # otherwise each carry their own copy.
+        self.person_rules: dict[tuple[str, str], str] = {}
         self.solo: dict[int, str] = {}  # a single author's rule suffix, by share
         # The first submission of each item, for quotas (collected when `first` is set): the
         # moments, units and item kinds, gathered while the fact is at hand.
@@ -750,6 +753,10 @@ class _Run:
         if authors and cents:
             self._people(unit, cents, points, rule, category, authors, ref, lead)
 
+    def _person_rule(self, rule: str, suffix: str) -> str:
+        text = self.person_rules[(rule, suffix)] = rule + suffix
+        return text
+
     def _people(
         self,
         unit: str,
@@ -770,6 +777,7 @@ class _Run:
             if suffix is None:
                 suffix = self.solo[share] = f"；作者份额 {share}/{share}"
             fact = self.fact
+            person_rules = self.person_rules
             self.out.append(
                 _new_entry(
                     Entry,
@@ -778,7 +786,7 @@ class _Run:
                         unit,
                         author.person,
                         points if share > 0 else self.points_of(0),
-                        rule + suffix,
+                        person_rules.get((rule, suffix)) or self._person_rule(rule, suffix),
                         fact.item_id,
                         self.period_key,
                         fact.at,
@@ -803,6 +811,7 @@ class _Run:
         fact = self.fact
         event_id, item_id, at = fact.event_id, fact.item_id, fact.at
         period_key, version, out = self.period_key, self.version, self.out
+        person_rules = self.person_rules
         for author, suffix, part in zip(authors, suffixes, parts, strict=True):
             out.append(
                 _new_entry(
@@ -812,7 +821,7 @@ class _Run:
                         unit,
                         author.person,
                         part,
-                        rule + suffix,
+                        person_rules.get((rule, suffix)) or self._person_rule(rule, suffix),
                         item_id,
                         period_key,
                         at,
@@ -893,10 +902,11 @@ class _Run:
             )
             if not authors or not allowed:
                 return
-            if len(authors) == 1:  # the common case, inline: the one author gets it all
+            if len(authors) == 1:  # the common case, as in _people but without the call
                 share = authors[0].share
                 suffix = self.solo.get(share)
                 if share > 0 and suffix is not None:
+                    person_rules = self.person_rules
                     out.append(
                         _new_entry(
                             Entry,
@@ -905,7 +915,7 @@ class _Run:
                                 unit,
                                 authors[0].person,
                                 points,
-                                rule + suffix,
+                                person_rules.get((rule, suffix)) or self._person_rule(rule, suffix),
                                 item_id,
                                 self.period_key,
                                 at,
@@ -1350,7 +1360,10 @@ def score(
       认定抄袭, only-the-highest-level) must take back exactly what was credited, as must the item
       cap and the window total of the new event.
 
-    With both, the incremental entries equal those of one `score()` over all facts (tested)."""
+    With both, the incremental entries equal those of one `score()` over all facts (tested).
+
+    Facts may come in any order; facts already in time order (moment, then event id), as the
+    app reads them, are not sorted again."""
     errors = validate(scheme)
     if errors:
         raise ValueError("；".join(errors))
@@ -1604,17 +1617,22 @@ def _quota_entries(
                 )
                 reason = f"{window.key}{quota.label}未完成（本{label}{'；'.join(missing)}）"
                 entries.append(
-                    Entry(
-                        event_id=f"quota:{window.key}:{quota.label}:{unit}",
-                        unit=unit,
-                        person="",
-                        points=points,
-                        rule=reason + rule_end,
-                        item_id=None,
-                        period=period.key,
-                        at=at,
-                        category="quota",
-                        scheme=scheme.version,
+                    _new_entry(
+                        Entry,
+                        (
+                            f"quota:{window.key}:{quota.label}:{unit}",
+                            unit,
+                            "",
+                            points,
+                            reason + rule_end,
+                            None,
+                            period.key,
+                            at,
+                            "quota",
+                            scheme.version,
+                            "",
+                            False,
+                        ),
                     )
                 )
     return entries
