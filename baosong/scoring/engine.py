@@ -615,18 +615,17 @@ class _Run:
         "lead_cache",
         "lead_note",
         "lead_split",
+        "multi_rules",
         "out",
         "period_cap",
         "period_key",
-        "person_rules",
         "reach_levels",
         "reach_rules",
         "recorded",
         "scheme",
-        "solo",
+        "solo_rules",
         "splits",
         "submit_rules",
-        "suffixes",
         "texts",
         "version",
         "window",
@@ -691,11 +690,10 @@ class _Run:
         self.adoption_cache: dict[tuple[str, str, str], tuple[int, str]] = {}
         self.lead_cache: dict[int, int] = {}
         self.fraction_cache: dict[tuple[int, str], int] = {}
-        self.suffixes: dict[tuple[int, ...], tuple[str, ...]] = {}
-        # rule + an author's suffix, shared by equal texts: half a million person entries would
-        # otherwise each carry their own copy.
-        self.person_rules: dict[tuple[str, str], str] = {}
-        self.solo: dict[int, str] = {}  # a single author's rule suffix, by share
+        # The authors' rules ("…；作者份额 60/100") by the unit's rule and the shares, shared by
+        # equal texts: half a million person entries would otherwise each carry their own copy.
+        self.solo_rules: dict[tuple[str, int], str] = {}
+        self.multi_rules: dict[tuple[str, tuple[int, ...]], tuple[str, ...]] = {}
         # The first submission of each item, for quotas (collected when `first` is set): the
         # moments, units and item kinds, gathered while the fact is at hand.
         self.first: _Submissions | None = None
@@ -753,10 +751,6 @@ class _Run:
         if authors and cents:
             self._people(unit, cents, points, rule, category, authors, ref, lead)
 
-    def _person_rule(self, rule: str, suffix: str) -> str:
-        text = self.person_rules[(rule, suffix)] = rule + suffix
-        return text
-
     def _people(
         self,
         unit: str,
@@ -773,11 +767,10 @@ class _Run:
         if len(authors) == 1:  # the common case: all of it, without the bookkeeping below
             author = authors[0]
             share = author.share
-            suffix = self.solo.get(share)
-            if suffix is None:
-                suffix = self.solo[share] = f"；作者份额 {share}/{share}"
+            text = self.solo_rules.get((rule, share))
+            if text is None:
+                text = self.solo_rules[(rule, share)] = f"{rule}；作者份额 {share}/{share}"
             fact = self.fact
-            person_rules = self.person_rules
             self.out.append(
                 _new_entry(
                     Entry,
@@ -786,7 +779,7 @@ class _Run:
                         unit,
                         author.person,
                         points if share > 0 else self.points_of(0),
-                        person_rules.get((rule, suffix)) or self._person_rule(rule, suffix),
+                        text,
                         fact.item_id,
                         self.period_key,
                         fact.at,
@@ -799,10 +792,12 @@ class _Run:
             )
             return
         shares = tuple(map(_SHARE, authors))
-        suffixes = self.suffixes.get(shares)
-        if suffixes is None:
+        texts = self.multi_rules.get((rule, shares))
+        if texts is None:
             total = sum(shares)
-            suffixes = self.suffixes[shares] = tuple([f"；作者份额 {n}/{total}" for n in shares])
+            texts = self.multi_rules[(rule, shares)] = tuple(
+                [f"{rule}；作者份额 {n}/{total}" for n in shares]
+            )
         parts = self.splits.get((cents, shares))
         if parts is None:
             parts = self.splits[(cents, shares)] = tuple(
@@ -811,8 +806,7 @@ class _Run:
         fact = self.fact
         event_id, item_id, at = fact.event_id, fact.item_id, fact.at
         period_key, version, out = self.period_key, self.version, self.out
-        person_rules = self.person_rules
-        for author, suffix, part in zip(authors, suffixes, parts, strict=True):
+        for author, text, part in zip(authors, texts, parts, strict=True):
             out.append(
                 _new_entry(
                     Entry,
@@ -821,7 +815,7 @@ class _Run:
                         unit,
                         author.person,
                         part,
-                        person_rules.get((rule, suffix)) or self._person_rule(rule, suffix),
+                        text,
                         item_id,
                         period_key,
                         at,
@@ -903,19 +897,18 @@ class _Run:
             if not authors or not allowed:
                 return
             if len(authors) == 1:  # the common case, as in _people but without the call
-                share = authors[0].share
-                suffix = self.solo.get(share)
-                if share > 0 and suffix is not None:
-                    person_rules = self.person_rules
+                author = authors[0]
+                text = self.solo_rules.get((rule, author.share))
+                if text is not None and author.share > 0:
                     out.append(
                         _new_entry(
                             Entry,
                             (
                                 event_id,
                                 unit,
-                                authors[0].person,
+                                author.person,
                                 points,
-                                person_rules.get((rule, suffix)) or self._person_rule(rule, suffix),
+                                text,
                                 item_id,
                                 self.period_key,
                                 at,
