@@ -538,6 +538,11 @@ def test_demo_schemes_score_the_issue_ladder() -> None:
 def test_duplicate_event_ids_are_refused() -> None:
     with pytest.raises(ValueError, match="重复"):
         score(BASE, [LADDER[0], replace(LADDER[1], event_id="s1")], MARCH)
+    # Out of time order (sorted first), and twice the same moment.
+    with pytest.raises(ValueError, match="“s1”重复"):
+        score(BASE, [replace(LADDER[1], event_id="s1"), LADDER[0]], MARCH)
+    with pytest.raises(ValueError, match="“s1”重复"):
+        score(BASE, [LADDER[0], LADDER[0]], MARCH)
 
 
 # ---------------------------------------------------------------------------------------------
