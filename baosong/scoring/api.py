@@ -292,17 +292,7 @@ def _version_detail(v: SchemeVersion) -> VersionDetail:
 
 def _scheme_fields(user: User, scheme: Scheme, versions: list[SchemeVersion]) -> dict[str, Any]:
     today = dt.datetime.now(ledger.local_tz()).date()
-    current = next(
-        (
-            v.number
-            for v in versions
-            if v.status == VersionStatus.ADOPTED
-            and v.effective_from is not None
-            and v.effective_from <= today
-            and (v.effective_to is None or v.effective_to >= today)
-        ),
-        None,
-    )
+    current = next((v.number for v in versions if v.covers(today)), None)
     draft = next((v.pk for v in versions if v.status == VersionStatus.DRAFT), None)
     return {
         "id": scheme.pk,

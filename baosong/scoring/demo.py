@@ -14,6 +14,7 @@ import random
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 from openpyxl import Workbook
 
 from baosong.orgs.models import Level, Unit, User
@@ -154,7 +155,7 @@ def load_demo_scoring() -> int:
     people = {
         u.username: u for u in User.objects.filter(username__in=["sheng_bianji", "linjiang_bianji"])
     }
-    today = dt.date.today()  # noqa: DTZ011 - the demo story is told in local days
+    today = timezone.localdate()
     months = []
     year, month = SINCE.year, SINCE.month
     while (year, month) < (today.year, today.month):

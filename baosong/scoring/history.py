@@ -512,12 +512,8 @@ def _noon(day: dt.date) -> dt.datetime:
 
 
 def version_on(versions: Iterable[SchemeVersion], day: dt.date) -> SchemeVersion | None:
-    for v in versions:
-        if v.effective_from is None or v.effective_from > day:
-            continue
-        if v.effective_to is None or day <= v.effective_to:
-            return v
-    return None
+    """Among versions already read (one per record would be a query each), the one in force."""
+    return next((v for v in versions if v.covers(day)), None)
 
 
 def adopted_versions(scheme: Scheme) -> list[SchemeVersion]:

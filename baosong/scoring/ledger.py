@@ -30,13 +30,11 @@ from baosong.publications.models import Event as PublicationEvent
 from baosong.scoring import engine
 from baosong.scoring.models import (
     AssessmentEvent,
-    Decision,
     LedgerEntry,
     PersonMonth,
     Scheme,
     SchemeVersion,
     UnitMonth,
-    VersionStatus,
 )
 from baosong.submissions.models import Addressee, Author, Submission
 from baosong.submissions.models import Event as SubmissionEvent
@@ -330,19 +328,13 @@ def _publication_fact(
 def versions_in_force(at: dt.datetime, unit_path: str) -> list[SchemeVersion]:
     """Adopted versions effective on the local day of `at` whose owner's subtree holds the unit."""
     day = at.astimezone(local_tz()).date()
-    rows = (
-        SchemeVersion.objects.filter(status=VersionStatus.ADOPTED, effective_from__lte=day)
-        .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=day))
-        .select_related("scheme__unit")
-    )
+    rows = SchemeVersion.objects.in_force(day).select_related("scheme__unit")
     return [v for v in rows if unit_path.startswith(v.scheme.unit.path)]
 
 
-def in_force(version: SchemeVersion, at: dt.datetime, tz: dt.tzinfo) -> bool:
-    day = at.astimezone(tz).date()
-    if version.effective_from is None or day < version.effective_from:
-        return False
-    return version.effective_to is None or day <= version.effective_to
+def version_on(scheme: Scheme, day: dt.date) -> SchemeVersion | None:
+    """The scheme's version in force on the day (ranges never overlap)."""
+    return scheme.versions.in_force(day).select_related("scheme__unit").order_by("-number").first()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -756,15 +748,3 @@ def record_unit_decision(event: AssessmentEvent, version: SchemeVersion) -> int:
     )
     entries = engine.score(scheme_of(version), [fact], ALL_TIME)
     return append(version, entries, version.scheme.unit.path, {}, local_tz())
-
-
-__all__ = [
-    "ALL_TIME",
-    "Decision",
-    "Scheme",
-    "append",
-    "load_facts",
-    "on_event",
-    "record_event",
-    "versions_in_force",
-]

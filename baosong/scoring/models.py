@@ -8,6 +8,8 @@ transaction as the entries, so rankings read a few thousand rows instead of mill
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -43,6 +45,14 @@ class VersionStatus(models.TextChoices):
     ADOPTED = "adopted", _("已启用")
 
 
+class SchemeVersionQuerySet(models.QuerySet["SchemeVersion"]):
+    def in_force(self, day: dt.date) -> SchemeVersionQuerySet:
+        """Adopted versions whose effective range holds the day."""
+        return self.filter(status=VersionStatus.ADOPTED, effective_from__lte=day).filter(
+            Q(effective_to__isnull=True) | Q(effective_to__gte=day)
+        )
+
+
 class SchemeVersion(models.Model):
     """One version of a scheme's rules as engine data. A draft may be edited and tried (what-if);
     an adopted version is effective from `effective_from` (to `effective_to`, or open) and is frozen
@@ -64,6 +74,8 @@ class SchemeVersion(models.Model):
     )
     adopted_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SchemeVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["scheme", "number"]
@@ -88,6 +100,15 @@ class SchemeVersion(models.Model):
     @property
     def is_frozen(self) -> bool:
         return self.used_at is not None
+
+    def covers(self, day: dt.date) -> bool:
+        """In force on the day (the same rule as `SchemeVersion.objects.in_force`)."""
+        return (
+            self.status == VersionStatus.ADOPTED
+            and self.effective_from is not None
+            and self.effective_from <= day
+            and (self.effective_to is None or day <= self.effective_to)
+        )
 
 
 class LedgerEntry(models.Model):

@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from baosong.orgs.models import Unit, User
 from baosong.scoring import engine
-from baosong.scoring.ledger import KIND_FIELDS, local_tz, month_of
+from baosong.scoring.ledger import KIND_FIELDS, local_tz, month_of, version_on
 from baosong.scoring.models import LedgerEntry, PersonMonth, Scheme, SchemeVersion, UnitMonth
 
 FIGURE_FIELDS = (
@@ -366,12 +366,7 @@ def person_ranking(
 def version_for(scheme: Scheme, period: engine.Period) -> SchemeVersion | None:
     """The adopted version in force at the end of the period (for quotas and circular notes)."""
     day = (period.end - dt.timedelta(microseconds=1)).astimezone(local_tz()).date()
-    return (
-        scheme.versions.filter(status="adopted", effective_from__lte=day)
-        .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=day))
-        .order_by("-number")
-        .first()
-    )
+    return version_on(scheme, day)
 
 
 def versions_used(scheme: Scheme, period: engine.Period) -> list[SchemeVersion]:

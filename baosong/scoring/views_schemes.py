@@ -50,19 +50,10 @@ def _today() -> dt.date:
     return dt.datetime.now(ledger.local_tz()).date()
 
 
-def _in_force(version: SchemeVersion, day: dt.date) -> bool:
-    return (
-        version.status == VersionStatus.ADOPTED
-        and version.effective_from is not None
-        and version.effective_from <= day
-        and (version.effective_to is None or day <= version.effective_to)
-    )
-
-
 def _shown_version(scheme: Scheme, versions: list[SchemeVersion]) -> SchemeVersion:
     """The version in force today, else the newest one."""
     today = _today()
-    return next((v for v in versions if _in_force(v, today)), versions[-1])
+    return next((v for v in versions if v.covers(today)), versions[-1])
 
 
 # List and create -------------------------------------------------------------------------------
@@ -101,7 +92,7 @@ def scheme_list(request: HttpRequest) -> HttpResponse:
             (v for v in scheme.versions.all() if v.status == VersionStatus.DRAFT), None
         )
         for v in scheme.versions.all():
-            v.in_force = _in_force(v, today)  # type: ignore[attr-defined]
+            v.in_force = v.covers(today)  # type: ignore[attr-defined]
     context = {"schemes": schemes, "form": form, "can_create": bool(units)}
     return render(request, "scoring/scheme_list.html", context)
 
@@ -131,7 +122,7 @@ def _version_page(
 ) -> HttpResponse:
     today = _today()
     for v in versions:
-        v.in_force = _in_force(v, today)  # type: ignore[attr-defined]
+        v.in_force = v.covers(today)  # type: ignore[attr-defined]
     can_manage = access.can_manage_scheme(_user(request), scheme)
     context = {
         "scheme": scheme,

@@ -248,21 +248,11 @@ def decide(
     if item is not None:
         ledger.on_event("assessment", event)
     else:
-        version = _version_at(scheme, event.at)
+        version = ledger.version_on(scheme, event.at.astimezone(ledger.local_tz()).date())
         if version is None:
             raise ValidationError(gettext("该日期没有生效的计分办法版本。"))
         ledger.record_unit_decision(event, version)
     return event
-
-
-def _version_at(scheme: Scheme, at: dt.datetime) -> SchemeVersion | None:
-    day = at.astimezone(ledger.local_tz()).date()
-    return (
-        scheme.versions.select_related("scheme__unit")
-        .filter(status=VersionStatus.ADOPTED, effective_from__lte=day)
-        .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=day))
-        .first()
-    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -111,8 +111,7 @@ def _event(
         unit_path=item.unit.path,
         after={"status": item.status, "stage": stage_index, "comment": comment[:200]},
     )
-    if action == EventAction.SUBMIT:
-        hooks.event_written("submissions", event)
+    hooks.event_written("submissions", event)
     return event
 
 
