@@ -21,23 +21,7 @@ os.environ["DATABASE_URL"] = os.environ.get(
 )
 
 
-def ensure_postgres_database(url: str) -> None:
-    """Create the PostgreSQL bench database on first use (bench/items.py shares it)."""
-    if not url.startswith(("postgres://", "postgresql://")):
-        return
-    from urllib.parse import urlsplit
-
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    server = parts._replace(scheme="postgresql", path="/postgres").geturl()
-    with psycopg.connect(server, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            return
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
+from bench.db import ensure_postgres_database  # noqa: E402 (no side effects)
 
 ensure_postgres_database(os.environ["DATABASE_URL"])
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baosong.settings")

@@ -44,22 +44,7 @@ os.environ["DATABASE_URL"] = os.environ.get(
 )
 
 
-def ensure_postgres_database(url: str) -> None:
-    """Create the PostgreSQL database on first use (as bench/run.py does for its own)."""
-    if not url.startswith(("postgres://", "postgresql://")):
-        return
-    from urllib.parse import urlsplit
-
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    server = parts._replace(scheme="postgresql", path="/postgres").geturl()
-    with psycopg.connect(server, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
+from bench.db import ensure_postgres_database  # noqa: E402 (no side effects)
 
 ensure_postgres_database(os.environ["DATABASE_URL"])
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baosong.settings")
@@ -76,6 +61,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import Q  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from baosong.lib.append_only import lifted  # noqa: E402
 from baosong.orgs.models import Level, Unit, User  # noqa: E402
 from baosong.publications.models import Action as PubAction  # noqa: E402
 from baosong.publications.models import Event as PubEvent  # noqa: E402
@@ -413,31 +399,14 @@ def build_events(city: Unit, people: list[int]) -> tuple[int, list[int]]:
 def _restamp(model: Any, rows: list[Any], times: list[dt.datetime]) -> None:
     """The triggers refuse UPDATE on the append-only event tables; rows are rewritten once here,
     as scaffolding, with the triggers lifted for the moment."""
-    table = model._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-            cursor.executemany(
-                f"UPDATE {table} SET at = %s WHERE id = %s",
-                [
-                    (connection.ops.adapt_datetimefield_value(t), r.pk)
-                    for r, t in zip(rows, times, strict=True)
-                ],
-            )
-            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-        else:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
-            cursor.executemany(
-                f"UPDATE {table} SET at = %s WHERE id = %s",
-                [
-                    (connection.ops.adapt_datetimefield_value(t), r.pk)
-                    for r, t in zip(rows, times, strict=True)
-                ],
-            )
-            cursor.execute(
-                f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
+    with lifted(model._meta.db_table) as cursor:
+        cursor.executemany(
+            f"UPDATE {model._meta.db_table} SET at = %s WHERE id = %s",
+            [
+                (connection.ops.adapt_datetimefield_value(t), r.pk)
+                for r, t in zip(rows, times, strict=True)
+            ],
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,25 +523,10 @@ def main() -> None:
 
     start, end = dt.datetime(2025, 1, 1, tzinfo=TZ), dt.datetime(2026, 1, 1, tzinfo=TZ)
     # From empty: drop this scheme's 2025 lines first (scaffolding; the ledger is append-only).
-    with transaction.atomic(), connection.cursor() as cursor:
-        table = LedgerEntry._meta.db_table
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-        else:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-        cursor.execute(f"DELETE FROM {table} WHERE scheme_id = %s", [rec_scheme.pk])
-        cursor.execute(
-            f"DELETE FROM {UnitMonth._meta.db_table} WHERE scheme_id = %s", [rec_scheme.pk]
-        )
-        cursor.execute(
-            f"DELETE FROM {PersonMonth._meta.db_table} WHERE scheme_id = %s", [rec_scheme.pk]
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-        else:
+    with lifted(LedgerEntry._meta.db_table) as cursor:
+        for model in (LedgerEntry, UnitMonth, PersonMonth):
             cursor.execute(
-                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                f"DELETE FROM {model._meta.db_table} WHERE scheme_id = %s", [rec_scheme.pk]
             )
     t = time.perf_counter()
     stats = workflow.recompute(version, start, end)

@@ -1,8 +1,10 @@
 """Database triggers that make a table append-only (SQLite and PostgreSQL), for migrations."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import migrations
+from django.db import connection, migrations, transaction
 
 
 def _statements(table: str, vendor: str) -> list[str]:
@@ -47,3 +49,16 @@ def append_only(table: str) -> migrations.RunPython:
             schema_editor.execute(sql)
 
     return migrations.RunPython(forwards, backwards)
+
+
+@contextmanager
+def lifted(table: str) -> Iterator[Any]:
+    """Scaffolding only (benchmarks building data): a cursor in a transaction during which the
+    table's append-only triggers are removed; they are put back before it commits."""
+    vendor = connection.vendor
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in _reverse(table, vendor):
+            cursor.execute(sql)
+        yield cursor
+        for sql in _statements(table, vendor):
+            cursor.execute(sql)
