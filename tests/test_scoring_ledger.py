@@ -348,3 +348,24 @@ def test_a_new_version_for_a_later_period_never_changes_an_earlier_periods_score
     v1 = city_scheme.versions.get(number=1)
     start = dt.datetime(2026, 1, 1, tzinfo=ledger.local_tz())
     assert workflow.recompute(v1, start, dt.datetime.now(tz=dt.UTC))["corrected"] == 0
+
+
+def test_only_a_submitted_item_can_be_ruled_plagiarised(world: Any, city_scheme: Scheme) -> None:
+    from baosong.submissions import workflow as items
+    from baosong.submissions.workflow import DraftInput
+
+    draft = items.create_draft(
+        by=world.officer_county_a,
+        unit=world.county_a,
+        data=DraftInput(item_type="info", kind="dynamic", title="草稿", body="<p>草稿</p>"),
+    )
+    with pytest.raises(ValidationError) as refused:
+        workflow.decide(
+            by=world.editor_city,
+            scheme=city_scheme,
+            action=Decision.CONFIRMED_COPY,
+            item=draft,
+            reason="雷同",
+        )
+    assert refused.value.message_dict == {"item": ["只能认定已报送的稿件。"]}
+    assert not LedgerEntry.objects.filter(category="void").exists()

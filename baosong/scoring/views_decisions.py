@@ -136,8 +136,6 @@ class ConfirmForm(forms.Form):
             raise ValidationError(
                 gettext("编号为 %(pk)d 的稿件不存在，或不属于本计分办法范围内的单位。") % {"pk": pk}
             )
-        if item.status != Status.SUBMITTED:
-            raise ValidationError(gettext("只能认定已报送的稿件。"))
         return item
 
 

@@ -27,7 +27,7 @@ from baosong.scoring.models import (
     UnitMonth,
     VersionStatus,
 )
-from baosong.submissions.models import Submission
+from baosong.submissions.models import Status, Submission
 
 
 def _audit(action: str, by: User, ip: str | None, obj: Any, unit: Unit, after: Any = None) -> None:
@@ -219,6 +219,8 @@ def decide(
         if item is None:
             raise ValidationError({"item": gettext("请选择被认定的稿件。")})
         item = Submission.objects.select_for_update().select_related("unit").get(pk=item.pk)
+        if item.status != Status.SUBMITTED:
+            raise ValidationError({"item": gettext("只能认定已报送的稿件。")})
         target, amount = item.unit, Decimal(0)
         if AssessmentEvent.objects.filter(
             submission=item, action__in=[Decision.CONFIRMED_COPY, Decision.FALSIFIED]
