@@ -166,7 +166,10 @@ def _rows(scheme: Scheme) -> list[Row]:
     # Person lines share out the unit's points: only the unit lines make the unit's total.
     totals: dict[str, Decimal] = {
         r["event_key"]: r["total"]
-        for r in LedgerEntry.objects.filter(scheme=scheme, event_key__in=keys, person__isnull=True)
+        # By version, so the (version, event_key) index finds the lines among millions.
+        for r in LedgerEntry.objects.filter(
+            version__in=scheme.versions.values("pk"), event_key__in=keys, person__isnull=True
+        )
         .values("event_key")
         .annotate(total=Sum("points"))
     }
