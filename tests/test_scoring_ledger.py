@@ -78,6 +78,51 @@ def assert_rollup_equals_ledger(scheme: Scheme) -> None:
     )
 
 
+def city_journal(world: Any) -> Any:
+    return pubs.create_publication(
+        by=world.editor_city, unit=world.city_a, name="临江组工信息", kind=PublicationKind.JOURNAL
+    )
+
+
+def adopt_whole(world: Any, journal: Any, item: Any) -> None:
+    pubs.adopt(
+        by=world.editor_city,
+        sources=[SourceInput(item)],
+        publication=journal,
+        form=AdoptionForm.WHOLE,
+        title=item.title,
+        is_lead=False,
+        published_url="",
+    )
+
+
+def append_stray_line(
+    scheme: Scheme, line: LedgerEntry, points: str, category: str | None = None
+) -> None:
+    """A line the rules do not give, for the same event (as if written by an older bug)."""
+    version = scheme.versions.get()
+    ledger.append(
+        version,
+        [
+            engine.Entry(
+                event_id=line.event_key,
+                unit="CA1",
+                person="",
+                points=D(points),
+                rule="错误",
+                item_id=line.item_id,
+                period="x",
+                at=line.at,
+                category=category or line.category,
+                scheme=version.code,
+            )
+        ],
+        scheme.unit.path,
+        {},
+        ledger.local_tz(),
+    )
+
+
 def test_submitting_and_a_lead_adoption_by_the_city_are_scored_as_they_happen(
     world: Any, city_scheme: Scheme
 ) -> None:
@@ -245,26 +290,7 @@ def test_recompute_is_idempotent_and_puts_a_wrong_line_right_with_a_reversal(
     # A line that the rules do not give (as if written by an older bug): recompute reverses it.
     wrong = LedgerEntry.objects.filter(scheme=city_scheme, person__isnull=True).first()
     assert wrong is not None
-    ledger.append(
-        version,
-        [
-            engine.Entry(
-                event_id=wrong.event_key,
-                unit="CA1",
-                person="",
-                points=D("7.00"),
-                rule="错误",
-                item_id=wrong.item_id,
-                period="x",
-                at=wrong.at,
-                category=wrong.category,
-                scheme=version.code,
-            )
-        ],
-        city_scheme.unit.path,
-        {},
-        ledger.local_tz(),
-    )
+    append_stray_line(city_scheme, wrong, "7.00")
     assert unit_points(city_scheme, "CA1") == D("22.00")
     stats = workflow.recompute(version, start, end)
     assert stats["corrected"] > 0
@@ -369,3 +395,96 @@ def test_only_a_submitted_item_can_be_ruled_plagiarised(world: Any, city_scheme:
         )
     assert refused.value.message_dict == {"item": ["只能认定已报送的稿件。"]}
     assert not LedgerEntry.objects.filter(category="void").exists()
+
+
+@pytest.fixture
+def capped_scheme(world: Any) -> Scheme:
+    """The demo 'highest level only' rules with a monthly cap of 20 points per unit."""
+    from dataclasses import replace
+
+    rules = replace(engine.CITY_HIGHEST, period_cap=D(20), period_cap_per="month")
+    scheme = workflow.create_scheme(
+        by=world.editor_city,
+        unit=world.city_a,
+        name="临江市计分办法（每月上限）",
+        data=engine.scheme_as_data(rules),
+    )
+    workflow.adopt_version(
+        by=world.editor_city, version=scheme.versions.get(), effective_from=dt.date(2026, 1, 1)
+    )
+    return scheme
+
+
+def test_a_reversal_under_a_period_cap_takes_back_what_was_credited(
+    world: Any, capped_scheme: Scheme
+) -> None:
+    journal = city_journal(world)
+
+    def adopt(item: Any) -> None:
+        adopt_whole(world, journal, item)
+
+    def copied(item: Any) -> None:
+        workflow.decide(
+            by=world.editor_city,
+            scheme=capped_scheme,
+            action=Decision.CONFIRMED_COPY,
+            item=item,
+            reason="与外省信息雷同",
+        )
+
+    second = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "二")
+    adopt(second)
+    first = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "一")
+    adopt(first)
+    # 报送 5 + 采用 10 + 报送 5 = 20 this month: the cap of 20 leaves the second adoption 0.
+    assert unit_points(capped_scheme, "CA1") == D("20.00")
+    copied(second)
+    # Item 二 loses 5 + 10 and pays the 20 penalty (outside the cap): 20 - 15 - 20 = -15.
+    assert unit_points(capped_scheme, "CA1") == D("-15.00")
+    copied(first)
+    # Item 一 was credited 5 + 0, so only 5 is taken back (not 15, as a replay against the
+    # month's credit as it stands now, 5, would find room for its adoption): -15 - 5 - 20 = -40.
+    voided = LedgerEntry.objects.filter(
+        scheme=capped_scheme, item=first, category="void", person__isnull=True
+    ).aggregate(t=Sum("points"))["t"]
+    assert voided == D("-5.00")
+    assert unit_points(capped_scheme, "CA1") == D("-40.00")
+    assert_rollup_equals_ledger(capped_scheme)
+    # The recompute (one replay of everything) agrees with what was recorded event by event.
+    version = capped_scheme.versions.get()
+    start = dt.datetime(2026, 1, 1, tzinfo=ledger.local_tz())
+    end = dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
+    assert workflow.recompute(version, start, end)["corrected"] == 0
+
+
+def test_a_recompute_correction_keeps_the_item_counts_right(
+    world: Any, city_scheme: Scheme
+) -> None:
+    item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "一")
+    adopt_whole(world, city_journal(world), item)
+    version = city_scheme.versions.get()
+    adopted = LedgerEntry.objects.get(
+        scheme=city_scheme, item=item, category="adopt", person__isnull=True
+    )
+    # A second adoption line for the same event (as if written twice by an older bug).
+    append_stray_line(city_scheme, adopted, "10.00")
+    this_year = rankings.current_period("year")
+    county = next(
+        r
+        for r in rankings.unit_ranking(city_scheme, world.city_a, this_year)
+        if r.unit == world.county_a
+    )
+    assert (county.figures.points, county.figures.adopted) == (D("25.00"), 2)
+    start = dt.datetime(2026, 1, 1, tzinfo=ledger.local_tz())
+    end = dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
+    assert workflow.recompute(version, start, end)["corrected"] == 2  # reversal + replacement
+    county = next(
+        r
+        for r in rankings.unit_ranking(city_scheme, world.city_a, this_year)
+        if r.unit == world.county_a
+    )
+    # 5 + 10 again, adopted once: the reversal took back both lines' counts, the replacement
+    # counts one adoption.
+    assert (county.figures.points, county.figures.adopted) == (D("15.00"), 1)
+    assert workflow.recompute(version, start, end)["corrected"] == 0
+    assert_rollup_equals_ledger(city_scheme)

@@ -355,6 +355,8 @@ class _Row:
 
 
 Credited = dict[tuple[str, int, int | None], tuple[str, bool, Decimal]]
+# What a line adds to the item counts: submitted, adopted, lead items, instructions, item kind.
+Counts = tuple[int, int, int, int, str]
 
 
 def counters(row: _Row, credited: Credited, item_kind: str) -> None:
@@ -566,30 +568,47 @@ def _units_by_code(codes: Iterable[str]) -> UnitRef:
 
 def _so_far(
     versions: Sequence[SchemeVersion], item_id: int
-) -> dict[int, tuple[set[str], Credited]]:
-    """Per version: the events already scored for the item, and what stands credited (one
-    statement for all versions)."""
-    result: dict[int, tuple[set[str], Credited]] = {v.pk: (set(), {}) for v in versions}
-    where, params = _any("version_id", [v.pk for v in versions])
+) -> dict[int, tuple[set[str], Credited, list[engine.Recorded]]]:
+    """Per version: the events already scored for the item, what stands credited, and the
+    item's unit lines in ledger order as the engine takes them (`score(recorded=…)`: under a
+    period cap a later reversal must take back what was credited, not what a replay gives now).
+    One statement for all versions."""
+    result: dict[int, tuple[set[str], Credited, list[engine.Recorded]]] = {
+        v.pk: (set(), {}, []) for v in versions
+    }
+    where, params = _any("l.version_id", [v.pk for v in versions])
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT version_id, event_key, unit_id, person_id, category, lead, points, ref "
-            f"FROM {LedgerEntry._meta.db_table} WHERE item_id = %s AND {where} ORDER BY at, id",
+            "SELECT l.version_id, l.event_key, l.unit_id, l.person_id, l.category, l.lead, "
+            f"l.points, l.ref, u.code FROM {LedgerEntry._meta.db_table} l "
+            f"JOIN {Unit._meta.db_table} u ON u.id = l.unit_id "
+            f"WHERE l.item_id = %s AND {where} ORDER BY l.at, l.id",
             [item_id, *params],
         )
         rows = cursor.fetchall()
-    for version_id, key, unit_id, person_id, category, lead, points, ref in rows:
-        seen, credited = result[version_id]
+    for version_id, key, unit_id, person_id, category, lead, points, ref, code in rows:
+        seen, credited, recorded = result[version_id]
         seen.add(key)
-        if points > 0 and category in ("adopt", "instruct"):
-            credited[(ref or key, unit_id, person_id)] = (
-                category,
-                bool(lead),
-                Decimal(str(points)),
-            )
-        elif points < 0 and ref:
+        amount = Decimal(str(points))
+        if person_id is None:
+            if ref == key:
+                # A recompute's correction (workflow._correct) reverses one earlier line of the
+                # same event, unit and category; its replacement follows as a line of its own.
+                for i in range(len(recorded) - 1, -1, -1):
+                    line = recorded[i]
+                    if line[:3] == (key, code, category) and line[4] == -amount:
+                        del recorded[i]
+                        break
+            else:
+                recorded.append((key, code, category, ref, amount))
+        if amount > 0 and category in ("adopt", "instruct"):
+            credited[(ref or key, unit_id, person_id)] = (category, bool(lead), amount)
+        elif amount < 0 and ref:
             credited.pop((ref, unit_id, person_id), None)
     return result
+
+
+CAPPED = sorted(engine.CAP_CATEGORIES)
 
 
 def _window_seed(
@@ -611,13 +630,14 @@ def _window_seed(
             f"WHERE scheme_id = %s AND unit_id IN ({', '.join(['%s'] * len(codes))}) "
             "AND person_id IS NULL AND at >= %s AND at < %s "
             "AND (item_id IS NULL OR item_id <> %s) "
-            "AND category NOT IN ('quota', 'penalty', 'deduct') GROUP BY unit_id",
+            f"AND category IN ({', '.join(['%s'] * len(CAPPED))}) GROUP BY unit_id",
             [
                 version.scheme_id,
                 *codes,
                 connection.ops.adapt_datetimefield_value(window.start),
                 connection.ops.adapt_datetimefield_value(window.end),
                 item_id,
+                *CAPPED,
             ],
         )
         totals = [(unit_id, engine.q2(Decimal(str(total)))) for unit_id, total in cursor.fetchall()]
@@ -651,7 +671,7 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
     moment = engine.Period("event", local, local + dt.timedelta(microseconds=1))
     written = 0
     for version in versions:
-        seen, credited = so_far[version.pk]
+        seen, credited, recorded = so_far[version.pk]
         if event_key in seen:
             continue
         scheme = scheme_of(version)
@@ -660,7 +680,9 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
             seed = _window_seed(version, scheme, item_id, units, at)
         entries = [
             e
-            for e in engine.score(scheme, facts, moment, window_seed=seed or None)
+            for e in engine.score(
+                scheme, facts, moment, window_seed=seed or None, recorded=recorded
+            )
             if e.event_id == event_key
         ]
         written += append(
@@ -677,8 +699,10 @@ def append(
     tz: dt.tzinfo,
     item_kinds: dict[int, str] | None = None,
     units: UnitRef | None = None,
+    fixed: dict[int, Counts] | None = None,
 ) -> int:
-    """Turn engine entries into ledger rows (dropping units outside the scheme owner's subtree)."""
+    """Turn engine entries into ledger rows (dropping units outside the scheme owner's subtree).
+    `fixed` gives the item counts of some entries (by index) instead of `counters`."""
     if not entries:
         return 0
     if units is None or any(e.unit not in units for e in entries):
@@ -691,12 +715,15 @@ def append(
             )
         )
     rows = []
-    for e in entries:
+    for i, e in enumerate(entries):
         ref = units.get(e.unit)
         if ref is None or not ref[1].startswith(owner_path):
             continue
         row = _Row(e, ref[0], int(e.person) if e.person else None, month_of(e.at, tz))
-        counters(row, credited, (kinds.get(e.item_id) if e.item_id else "") or "dynamic")
+        if fixed is not None and i in fixed:
+            row.d_submitted, row.d_adopted, row.d_lead, row.d_instructions, row.kind = fixed[i]
+        else:
+            counters(row, credited, (kinds.get(e.item_id) if e.item_id else "") or "dynamic")
         rows.append(row)
     write(version, rows)
     return len(rows)

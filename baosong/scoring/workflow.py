@@ -479,20 +479,46 @@ def _correct(
     unit_ids: dict[str, int],
 ) -> int:
     """Within the cells that disagree, compare line groups (event, unit, person, category, ref):
-    reverse what was recorded and append what the replay gives."""
+    reverse what was recorded and append what the replay gives. The reversal takes back the item
+    counts the group added; the replacement counts as a recorded line would, except that one
+    taking back another event's credit (撤销采用 …) counts as the group's first line did."""
     tz = ledger.local_tz()
     bad_units = {u for u, _ in bad}
     Key = tuple[str, int, int | None, str, str]
     recorded: dict[Key, Decimal] = defaultdict(Decimal)
-    for event_key, unit_pk, person_id, category, ref, points, at in (
+    counted: dict[Key, list[Any]] = {}
+    first: dict[Key, ledger.Counts] = {}
+    credited: ledger.Credited = {}
+    lines = (
         LedgerEntry.objects.filter(
             version=version, unit_id__in=bad_units, at__gte=start, at__lt=end
         )
         .exclude(category="quota")
-        .values_list("event_key", "unit_id", "person_id", "category", "ref", "points", "at")
-    ):
-        if (unit_pk, ledger.month_of(at, tz)) in bad:
-            recorded[(event_key, unit_pk, person_id, category, ref)] += points
+        .order_by("at", "id")
+        .values_list(
+            "event_key", "unit_id", "person_id", "category", "ref", "points", "at", "lead",
+            "d_submitted", "d_adopted", "d_lead", "d_instructions", "item_kind",
+        )
+    )  # fmt: skip
+    for event_key, unit_pk, person_id, category, ref, points, at, lead, *counts, kind in lines:
+        if (unit_pk, ledger.month_of(at, tz)) not in bad:
+            continue
+        if ref == event_key:
+            # An earlier correction's reversal belongs to the group it reversed.
+            group = next(
+                (k for k in recorded if k[:4] == (event_key, unit_pk, person_id, category)),
+                (event_key, unit_pk, person_id, category, ""),
+            )
+        else:
+            group = (event_key, unit_pk, person_id, category, ref)
+        recorded[group] += points
+        first.setdefault(group, (*counts, kind))  # type: ignore[arg-type]
+        tally = counted.setdefault(group, [0, 0, 0, 0, ""])
+        for i, value in enumerate(counts):
+            tally[i] += value
+        tally[4] = tally[4] or kind
+        if points > 0 and category in ("adopt", "instruct"):
+            credited[(ref or event_key, unit_pk, person_id)] = (category, bool(lead), points)
     wanted: dict[Key, Decimal] = defaultdict(Decimal)
     by_key: dict[Key, engine.Entry] = {}
     for e in entries:
@@ -509,6 +535,7 @@ def _correct(
         wanted[wanted_key] += e.points
         by_key.setdefault(wanted_key, e)
     out: list[engine.Entry] = []
+    fixed: dict[int, ledger.Counts] = {}
     codes = {v: k for k, v in unit_ids.items()}
     for key in sorted(set(recorded) | set(wanted), key=str):
         have, want = recorded.get(key, Decimal(0)), wanted.get(key, Decimal(0))
@@ -517,6 +544,9 @@ def _correct(
         base = by_key.get(key)
         at = base.at if base else end - dt.timedelta(microseconds=1)
         if have:
+            if key in counted:
+                n = counted[key]
+                fixed[len(out)] = (-n[0], -n[1], -n[2], -n[3], n[4])
             out.append(
                 engine.Entry(
                     event_id=key[0],
@@ -533,10 +563,14 @@ def _correct(
                 )
             )
         if want and base is not None:
+            if want < 0 and base.ref and key in first:
+                fixed[len(out)] = first[key]
             out.append(base._replace(points=want, rule=f"重算：{base.rule}"))
     from baosong.scoring import history
 
-    ledger.append(version, history.unlinked(out), version.scheme.unit.path, {}, tz)
+    ledger.append(
+        version, history.unlinked(out), version.scheme.unit.path, credited, tz, fixed=fixed
+    )
     return len(out)
 
 
