@@ -116,7 +116,7 @@ AUTH_USER_MODEL = "orgs.User"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "baosong.orgs.backends.ModelBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [

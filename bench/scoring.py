@@ -393,6 +393,28 @@ def build_events(city: Unit, people: list[int]) -> tuple[int, list[int]]:
         .order_by("id")
         .values_list("id", flat=True)[:400]
     )
+    if len(spare) < 200:  # each run scores adoptions of ~120 of them: make more
+        by = User.objects.get(username="bench00000")
+        counties = list(Unit.objects.filter(parent=city).order_by("code"))
+        with transaction.atomic():
+            subs = Submission.objects.bulk_create(
+                Submission(
+                    unit=rng.choice(counties),
+                    item_type="info",
+                    kind=rng.choice(engine.ITEM_KINDS),
+                    title=f"基准稿件（备用）{n}",
+                    keywords=marker,
+                    status=Status.SUBMITTED,
+                    created_by=by,
+                    submitted_at=timezone.now(),
+                )
+                for n in range(400)
+            )
+            Author.objects.bulk_create(
+                Author(submission=s, user_id=rng.choice(people), share=100) for s in subs
+            )
+            Addressee.objects.bulk_create(Addressee(submission=s, unit=city) for s in subs)
+        spare += [s.pk for s in subs]
     return events, spare
 
 

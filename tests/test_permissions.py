@@ -26,7 +26,7 @@ from baosong.orgs.models import Level, Membership, PlatformRole, Role, Unit, Use
 from conftest import PASSWORD, make_person, make_unit
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "baosong.orgs.backends.ModelBackend"
 LONG_AGO = dt.date(2025, 1, 1)
 
 # Outcomes. OK: 200 for a read, 302 for a write that happened (DB changed, audit event written).

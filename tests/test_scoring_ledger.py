@@ -198,10 +198,19 @@ def test_a_forwarded_item_adopted_by_the_province_with_an_instruction_supersedes
         ),
     )
     # The fast single-item reader gives exactly the facts of the general one.
-    fast = ledger.item_facts(item.pk, dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1))
+    fast, units, booked = ledger.item_state(
+        item.pk,
+        dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1),
+        [city_scheme.versions.get().pk],
+    )
     general = ledger.load_facts(Q(pk=item.pk))
     assert sorted(fast, key=lambda f: f.event_id) == sorted(general, key=lambda f: f.event_id)
     assert {f.kind for f in fast} == {"submit", "adopt", "forward", "instruct"}
+    assert {"CA1", "CA"} <= set(units)
+    # Every event is booked, and the unit lines name their units by code.
+    events, _credited, lines = booked[city_scheme.versions.get().pk]
+    assert events == {f.event_id for f in fast}
+    assert all(line[1] in ("CA1", "CA") for line in lines)
     # 报送 5; 报送省级 (forwarded to the province) +5; 市级采用 10, then 只计最高级别:
     # -10 and 省级专报摘编 40 × 1.5 × 0.6 = 36; 省级主要领导批示 +60.  5 + 5 + 36 + 60 = 106.
     assert unit_points(city_scheme, "CA1") == D("106.00")

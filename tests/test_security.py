@@ -324,9 +324,7 @@ def test_after_an_admin_reset_the_user_must_change_the_password_before_anything_
 
 def test_a_post_without_the_csrf_token_is_refused(world: World) -> None:
     client = Client(enforce_csrf_checks=True)
-    client.force_login(
-        world.unit_admin_county_a, backend="django.contrib.auth.backends.ModelBackend"
-    )
+    client.force_login(world.unit_admin_county_a, backend="baosong.orgs.backends.ModelBackend")
     data = {
         "code": "CA1",
         "name": "被篡改",

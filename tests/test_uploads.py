@@ -549,7 +549,7 @@ def test_a_file_over_its_limit_is_dropped_while_it_arrives(world: World, upload_
 def test_an_upload_without_the_csrf_token_is_refused(world: World) -> None:
     item = draft(world)
     client = Client(enforce_csrf_checks=True)
-    client.force_login(world.officer_county_a, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(world.officer_county_a, backend="baosong.orgs.backends.ModelBackend")
     secret = get_random_string(32)
     client.cookies[settings.CSRF_COOKIE_NAME] = secret
     upload = SimpleUploadedFile("通知.pdf", PDF)

@@ -148,7 +148,7 @@ def test_a_url_filled_with_an_existing_object_really_reaches_its_view_when_signe
 ) -> None:
     # The anonymous redirect above must not be a 404 in disguise: the same paths resolve.
     client = Client()
-    client.force_login(world.security_admin, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(world.security_admin, backend="baosong.orgs.backends.ModelBackend")
     assert client.get(concrete("people/<int:pk>/", samples)).status_code == 200
     assert client.get(concrete("units/<int:pk>/", samples)).status_code == 200
 

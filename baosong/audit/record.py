@@ -9,7 +9,7 @@ class _Audited(Protocol):
     pk: Any
 
 
-def record(
+def entry(
     action: str,
     *,
     actor: Any,
@@ -23,11 +23,11 @@ def record(
     after: dict[str, Any] | None = None,
     login: str = "",
 ) -> Event:
-    """Append one event; callers run it inside the transaction of the change it records.
+    """One audit event, not yet written (see `record` and `record_all`).
 
     `actor` is the signed-in user (anything with pk and get_username), or None for the platform.
     """
-    return Event.objects.create(
+    return Event(
         action=action,
         actor=actor if actor is not None and actor.pk is not None else None,
         actor_login=login or (actor.get_username() if actor is not None else "system"),
@@ -40,3 +40,16 @@ def record(
         before=before,
         after=after,
     )
+
+
+def record(action: str, **fields: Any) -> Event:
+    """Append one event (fields as `entry` takes them); callers run it inside the transaction of
+    the change it records."""
+    event = entry(action, **fields)
+    event.save(force_insert=True)
+    return event
+
+
+def record_all(events: list[Event]) -> list[Event]:
+    """Append several events of one change in one statement, in order."""
+    return Event.objects.bulk_create(events)

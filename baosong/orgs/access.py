@@ -33,14 +33,23 @@ class Scope:
 
 
 def scope_for(user: User) -> Scope:
-    """The user's current memberships, read once per request and cached on the user object."""
+    """The user's current memberships, read once per request and cached on the user object
+    (the session's user arrives with them: see orgs.backends)."""
     cached: Scope | None = getattr(user, "_baosong_scope", None)
     if cached is not None:
         return cached
+    rows: list[tuple[int, str, str]] = []
+    if user.is_authenticated and user.is_active:
+        found = Membership.objects.current().filter(user=user, unit__is_active=True)
+        rows = list(found.values_list("unit_id", "unit__path", "role"))
+    return scope_from_rows(user, rows)
+
+
+def scope_from_rows(user: User, rows: list[tuple[int, str, str]]) -> Scope:
+    """The scope of these current memberships (unit id, unit path, role), cached on the user."""
     scope = Scope(platform_role=user.platform_role)
     if user.is_authenticated and user.is_active:
-        rows = Membership.objects.current().filter(user=user, unit__is_active=True)
-        for unit_id, path, role in rows.values_list("unit_id", "unit__path", "role"):
+        for unit_id, path, role in rows:
             scope.roles.add(role)
             scope.unit_roles.setdefault(unit_id, set()).add(role)
             if path not in scope.member_paths:

@@ -35,6 +35,7 @@ from baosong.scoring.models import (
     Scheme,
     SchemeVersion,
     UnitMonth,
+    VersionStatus,
 )
 from baosong.submissions.models import Addressee, Author, Submission
 from baosong.submissions.models import Event as SubmissionEvent
@@ -118,14 +119,6 @@ def _json(value: Any) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str | bytes) else dict(value or {})
 
 
-def item_facts(
-    item_id: int, until: dt.datetime, units_out: UnitRef | None = None
-) -> list[engine.Fact]:
-    """The facts of one item up to `until` (recording an event must cost a few milliseconds);
-    `units_out` receives code → (id, path) of the units read on the way."""
-    return facts_of_items([item_id], until, units_out)
-
-
 CHUNK = 5000  # ids per statement (well under SQLite's limit on bound values)
 
 
@@ -198,18 +191,10 @@ def facts_of_items(
                 [*params, SubmissionAction.SUBMIT.value, moment],
             )
             for pk, item_id, at in cursor.fetchall():
-                info = items[item_id]
+                levels_to = tuple(first_levels.get(item_id, ()))
                 facts.append(
-                    engine.Fact(
-                        kind=engine.SUBMIT,
-                        event_id=f"s{pk}",
-                        at=_aware(at),
-                        item_id=item_id,
-                        item_type=info.item_type,
-                        item_kind=info.kind,
-                        origin_unit=info.unit_code,
-                        authors=info.authors,
-                        to_levels=tuple(first_levels.get(item_id, ())),
+                    _item_fact(
+                        items[item_id], item_id, engine.SUBMIT, f"s{pk}", at, to_levels=levels_to
                     )
                 )
             cursor.execute(
@@ -243,22 +228,152 @@ def facts_of_items(
                 [*params, moment],
             )
             for pk, item_id, action, at, points, reason in cursor.fetchall():
-                info = items[item_id]
+                amount = engine.q2(Decimal(str(points)))
                 facts.append(
-                    engine.Fact(
-                        kind=action,
-                        event_id=f"c{pk}",
-                        at=_aware(at),
-                        item_id=item_id,
-                        item_type=info.item_type,
-                        item_kind=info.kind,
-                        origin_unit=info.unit_code,
-                        authors=info.authors,
-                        points=engine.q2(Decimal(str(points))),
-                        note=reason,
+                    _item_fact(
+                        items[item_id], item_id, action, f"c{pk}", at, points=amount, note=reason
                     )
                 )
     return facts
+
+
+def item_state(
+    item_id: int, until: dt.datetime, version_ids: Sequence[int]
+) -> tuple[list[engine.Fact], UnitRef, dict[int, tuple[set[str], Credited, list[engine.Recorded]]]]:
+    """What recording an event of one item reads, in one statement (a round trip costs more
+    than the reading): the item's facts before `until` as `facts_of_items` gives them, the units
+    met on the way (code → id, path), and per version of `version_ids` what the ledger booked
+    for the item (see `_booked`)."""
+    moment = connection.ops.adapt_datetimefield_value(until)
+    t = {
+        "s": Submission._meta.db_table,
+        "u": Unit._meta.db_table,
+        "a": Addressee._meta.db_table,
+        "w": Author._meta.db_table,
+        "e": SubmissionEvent._meta.db_table,
+        "p": PublicationEvent._meta.db_table,
+        "c": AssessmentEvent._meta.db_table,
+        "l": LedgerEntry._meta.db_table,
+    }
+    actions = [str(a) for a in SCORED_PUBLICATION_ACTIONS]
+    # SQLite's statistics can make a scan look cheaper than the item index when most lines have
+    # no item (unit deductions, imported scaffolding); an item has a few dozen lines at most.
+    by_item = " INDEXED BY ledger_item" if connection.vendor == "sqlite" else ""
+    # Columns: tag, i1, i2, i3, i4, s1, s2, s3, s4, at, d, b. PostgreSQL types a UNION's columns
+    # pairwise from the left, so the first branch names the types its NULLs stand for.
+    stamp = "TIMESTAMP WITH TIME ZONE" if connection.vendor == "postgresql" else "TEXT"
+    sql = f"""
+        SELECT 'h', x.id, x.unit_id, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), x.item_type,
+               x.kind, u.code, u.level, CAST(NULL AS {stamp}), u.path, CAST(NULL AS BOOLEAN)
+          FROM {t["s"]} x JOIN {t["u"]} u ON u.id = x.unit_id WHERE x.id = %s
+        UNION ALL
+        SELECT 'r', a.id, a.unit_id, a.forwarded_from_id, NULL, NULL, NULL, u.code, u.level, NULL,
+               u.path, NULL
+          FROM {t["a"]} a JOIN {t["u"]} u ON u.id = a.unit_id WHERE a.submission_id = %s
+        UNION ALL
+        SELECT 'w', w.id, w.user_id, w.share, w.position, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+          FROM {t["w"]} w WHERE w.submission_id = %s
+        UNION ALL
+        SELECT 's', e.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, e.at, NULL, NULL
+          FROM {t["e"]} e WHERE e.submission_id = %s AND e.action = %s AND e.at < %s
+        UNION ALL
+        SELECT 'p', p.id, p.adoption_id, NULL, NULL, p.action, NULL, NULL, NULL, p.at,
+               CAST(p.facts AS TEXT), NULL
+          FROM {t["p"]} p WHERE p.submission_id = %s AND p.at < %s
+           AND p.action IN ({", ".join(["%s"] * len(actions))})
+        UNION ALL
+        SELECT 'c', c.id, NULL, NULL, NULL, c.action, CAST(c.points AS TEXT), NULL, NULL, c.at,
+               c.reason, NULL
+          FROM {t["c"]} c WHERE c.submission_id = %s AND c.at < %s
+        UNION ALL
+        SELECT 'l', l.id, l.version_id, l.unit_id, l.person_id, l.event_key, l.category, l.ref,
+               (SELECT u.code FROM {t["u"]} u WHERE u.id = l.unit_id), l.at,
+               CAST(l.points AS TEXT), l.lead
+          FROM {t["l"]} l{by_item} WHERE l.item_id = %s
+    """
+    params = [
+        item_id, item_id, item_id,
+        item_id, SubmissionAction.SUBMIT.value, moment,
+        item_id, moment, *actions,
+        item_id, moment,
+        item_id,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    units: UnitRef = {}
+    heads = [r for r in rows if r[0] == "h"]
+    if not heads:
+        return [], units, {v: (set(), {}, []) for v in version_ids}
+    _t, _id, _unit_id, _, _, item_type, kind, code, _level, _, path, _b = heads[0]
+    units[code] = (_unit_id, path)
+    authors = tuple(
+        engine.Author(str(r[2]), r[3])
+        for r in sorted((r for r in rows if r[0] == "w"), key=lambda r: (r[4], r[1]))
+    )
+    info = _Item(code, item_type, kind or "dynamic", authors)
+    first_levels: list[str] = []
+    for r in sorted((r for r in rows if r[0] == "r"), key=lambda r: r[1]):
+        units[r[7]] = (r[2], r[10])
+        if r[3] is None:
+            first_levels.append(r[8])
+    facts: list[engine.Fact] = []
+    publications: list[tuple[int, str, dt.datetime, int | None, dict[str, Any]]] = []
+    lines = []
+    for r in rows:
+        tag = r[0]
+        if tag == "s":
+            facts.append(
+                _item_fact(
+                    info, item_id, engine.SUBMIT, f"s{r[1]}", r[9], to_levels=tuple(first_levels)
+                )
+            )
+        elif tag == "p":
+            publications.append((r[1], r[5], _aware(r[9]), r[2], _json(r[10])))
+        elif tag == "l":
+            lines.append(r)
+    codes = {
+        c for p in publications if p[1] == PublicationAction.FORWARD for c in p[4].get("to", ())
+    }
+    levels: dict[str, str] = {}
+    if codes:
+        levels = dict(Unit.objects.filter(code__in=codes).values_list("code", "level"))
+    for pk, action, at, adoption, data in publications:
+        facts.append(_publication_fact(pk, info, item_id, action, at, adoption, data, levels))
+    for r in rows:
+        if r[0] == "c":
+            points = engine.q2(Decimal(r[6]))
+            facts.append(
+                _item_fact(info, item_id, r[5], f"c{r[1]}", r[9], points=points, note=r[10])
+            )
+    lines.sort(key=lambda r: (_aware(r[9]), r[1]))
+    wanted = set(version_ids)
+    so_far = _booked(
+        (
+            (r[2], r[5], r[3], r[4], r[6], Decimal(r[10]), r[7], r[8], bool(r[11]))
+            for r in lines
+            if r[2] in wanted
+        ),
+        version_ids,
+    )
+    return facts, units, so_far
+
+
+def _item_fact(
+    info: _Item, item_id: int, kind: str, event_id: str, at: Any, **more: Any
+) -> engine.Fact:
+    """A fact about the item: submitting, or a decision (认定抄袭 …) about it."""
+    return engine.Fact(
+        kind=kind,
+        event_id=event_id,
+        at=_aware(at),
+        item_id=item_id,
+        item_type=info.item_type,
+        item_kind=info.kind,
+        origin_unit=info.unit_code,
+        authors=info.authors,
+        **more,
+    )
 
 
 def _publication_fact(
@@ -325,11 +440,66 @@ def _publication_fact(
 # Versions in force
 
 
-def versions_in_force(at: dt.datetime, unit_path: str) -> list[SchemeVersion]:
-    """Adopted versions effective on the local day of `at` whose owner's subtree holds the unit."""
+@dataclass(frozen=True)
+class InForce:
+    """An adopted version in force, as recording an event needs it: the row (without its rules
+    data), its owner's path and its engine scheme."""
+
+    version: SchemeVersion
+    owner_path: str
+    rules: engine.Scheme
+
+
+# An adopted version's rules never change: (version id, adoption moment) → engine scheme.
+_rules_cache: dict[tuple[int, str], engine.Scheme] = {}
+
+
+def versions_in_force(at: dt.datetime, unit_path: str) -> list[InForce]:
+    """Adopted versions effective on the local day of `at` whose owner's subtree holds the unit
+    (the rule of `SchemeVersion.objects.in_force`). Every submission and publication event asks
+    this, so it is one plain statement, and the rules are parsed once per version and process."""
     day = at.astimezone(local_tz()).date()
-    rows = SchemeVersion.objects.in_force(day).select_related("scheme__unit")
-    return [v for v in rows if unit_path.startswith(v.scheme.unit.path)]
+    v, s, u = SchemeVersion._meta.db_table, Scheme._meta.db_table, Unit._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT v.id, v.scheme_id, v.number, v.used_at, v.adopted_at, u.path FROM {v} v "
+            f"JOIN {s} s ON s.id = v.scheme_id JOIN {u} u ON u.id = s.unit_id "
+            "WHERE v.status = %s AND v.effective_from <= %s "
+            "AND (v.effective_to IS NULL OR v.effective_to >= %s) "
+            "AND substr(%s, 1, length(u.path)) = u.path ORDER BY u.path, s.id, v.number",
+            [
+                VersionStatus.ADOPTED.value,
+                *[connection.ops.adapt_datefield_value(day)] * 2,
+                unit_path,
+            ],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    keys = {pk: (pk, str(adopted_at)) for pk, _s, _n, _u, adopted_at, _p in rows}
+    missing = [pk for pk, key in keys.items() if key not in _rules_cache]
+    if missing:
+        if len(_rules_cache) > 256:
+            _rules_cache.clear()
+        for pk, data in SchemeVersion.objects.filter(pk__in=missing).values_list("id", "data"):
+            version = next(r for r in rows if r[0] == pk)
+            _rules_cache[keys[pk]] = engine.scheme_from_data(
+                {**data, "version": f"{version[1]}.{version[2]}"}
+            )
+    return [
+        InForce(
+            SchemeVersion(
+                id=pk,
+                scheme_id=scheme_id,
+                number=number,
+                status=VersionStatus.ADOPTED,
+                used_at=_aware(used_at) if used_at is not None else None,
+            ),
+            path,
+            _rules_cache[keys[pk]],
+        )
+        for pk, scheme_id, number, used_at, _adopted, path in rows
+    ]
 
 
 def version_on(scheme: Scheme, day: dt.date) -> SchemeVersion | None:
@@ -413,9 +583,14 @@ LEDGER_COLUMNS = (
 
 
 def write(version: SchemeVersion, rows: Sequence[_Row]) -> None:
-    """Append the entries and add them to the monthly rollups (one statement each)."""
-    if not rows:
-        return
+    """Append the entries and add them to the monthly rollups."""
+    write_all([(version, rows)])
+
+
+def write_all(batches: Sequence[tuple[SchemeVersion, Sequence[_Row]]]) -> None:
+    """Append the entries of several versions and add them to the monthly rollups: one statement
+    for the lines and one per rollup table, whatever the number of versions (recording one event
+    is a few lines; a recompute appends hundreds of thousands, by COPY on PostgreSQL)."""
     adapt = connection.ops.adapt_datetimefield_value
     now = adapt(timezone.now())
     values = [
@@ -440,28 +615,37 @@ def write(version: SchemeVersion, rows: Sequence[_Row]) -> None:
             r.kind,
             now,
         )
+        for version, rows in batches
         for r in rows
     ]
-    # Plain executemany (COPY for big batches on PostgreSQL): a recompute appends hundreds of
-    # thousands of lines.
+    if not values:
+        return
+    table, cols = LedgerEntry._meta.db_table, ", ".join(LEDGER_COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(values) > 200:
-            table = LedgerEntry._meta.db_table
-            with cursor.cursor.copy(  # psycopg 3
-                f"COPY {table} ({', '.join(LEDGER_COLUMNS)}) FROM STDIN"
-            ) as copy:
+            with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:  # psycopg 3
                 for value in values:
                     copy.write_row(value)
-            add_to_rollups(version.scheme_id, rows)
+        else:
+            _insert(cursor, f"INSERT INTO {table} ({cols})", values)
+    add_to_rollups([(version.scheme_id, rows) for version, rows in batches])
+    for version, rows in batches:
+        if rows:
             _mark_used(version)
-            return
-        cursor.executemany(
-            f"INSERT INTO {LedgerEntry._meta.db_table} ({', '.join(LEDGER_COLUMNS)}) "
-            f"VALUES ({', '.join(['%s'] * len(LEDGER_COLUMNS))})",
-            values,
-        )
-    add_to_rollups(version.scheme_id, rows)
-    _mark_used(version)
+
+
+# Up to this many rows go in one multi-row INSERT (well under SQLite's limit on bound values).
+SMALL = 40
+
+
+def _insert(cursor: Any, head: str, values: list[tuple[Any, ...]], tail: str = "") -> None:
+    """`head` VALUES … `tail`: a few rows in one multi-row statement, more by executemany."""
+    one = f"({', '.join(['%s'] * len(values[0]))})"
+    if len(values) <= SMALL:
+        flat = [v for value in values for v in value]
+        cursor.execute(f"{head} VALUES {', '.join([one] * len(values))} {tail}", flat)
+    else:
+        cursor.executemany(f"{head} VALUES {one} {tail}", values)
 
 
 def _mark_used(version: SchemeVersion) -> None:
@@ -474,30 +658,34 @@ def _mark_used(version: SchemeVersion) -> None:
 
 
 def _sums(
-    rows: Iterable[_Row],
-) -> tuple[dict[tuple[int, int], list[Any]], dict[tuple[int, int, int], list[Any]]]:
-    units: dict[tuple[int, int], list[Any]] = {}
-    people: dict[tuple[int, int, int], list[Any]] = {}
-    for r in rows:
-        kinds = [int(r.kind == k) for k in KIND_FIELDS]
-        figures = [
-            r.entry.points,
-            r.d_submitted,
-            r.d_adopted,
-            r.d_lead,
-            r.d_instructions,
-            *kinds,
-            1,
-        ]
-        target: list[Any] | None
-        if r.person_id is None:
-            target = units.setdefault((r.unit_id, r.month), [Decimal(0), 0, 0, 0, 0, 0, 0, 0, 0, 0])
-        else:
-            target = people.setdefault(
-                (r.person_id, r.unit_id, r.month), [Decimal(0), 0, 0, 0, 0, 0, 0, 0, 0, 0]
-            )
-        for i, value in enumerate(figures):
-            target[i] += value
+    batches: Iterable[tuple[int, Iterable[_Row]]],
+) -> tuple[dict[tuple[int, int, int], list[Any]], dict[tuple[int, int, int, int], list[Any]]]:
+    units: dict[tuple[int, int, int], list[Any]] = {}
+    people: dict[tuple[int, int, int, int], list[Any]] = {}
+    for scheme_id, rows in batches:
+        for r in rows:
+            kinds = [int(r.kind == k) for k in KIND_FIELDS]
+            figures = [
+                r.entry.points,
+                r.d_submitted,
+                r.d_adopted,
+                r.d_lead,
+                r.d_instructions,
+                *kinds,
+                1,
+            ]
+            target: list[Any] | None
+            if r.person_id is None:
+                target = units.setdefault(
+                    (scheme_id, r.unit_id, r.month), [Decimal(0), 0, 0, 0, 0, 0, 0, 0, 0, 0]
+                )
+            else:
+                target = people.setdefault(
+                    (scheme_id, r.person_id, r.unit_id, r.month),
+                    [Decimal(0), 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                )
+            for i, value in enumerate(figures):
+                target[i] += value
     return units, people
 
 
@@ -512,23 +700,21 @@ FIGURES = (
 )
 
 
-def add_to_rollups(scheme_id: int, rows: Iterable[_Row]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE adding the figures (SQLite ≥ 3.24 and PostgreSQL)."""
-    units, people = _sums(rows)
+def add_to_rollups(batches: Iterable[tuple[int, Iterable[_Row]]]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE adding the figures (SQLite ≥ 3.24 and PostgreSQL), for
+    (scheme id, rows) batches."""
+    units, people = _sums(batches)
     if units:
         _upsert(
             UnitMonth._meta.db_table,
             ("scheme_id", "unit_id", "month"),
-            [(scheme_id, unit_id, month, *figures) for (unit_id, month), figures in units.items()],
+            [(*key, *figures) for key, figures in units.items()],
         )
     if people:
         _upsert(
             PersonMonth._meta.db_table,
             ("scheme_id", "person_id", "unit_id", "month"),
-            [
-                (scheme_id, person_id, unit_id, month, *figures)
-                for (person_id, unit_id, month), figures in people.items()
-            ],
+            [(*key, *figures) for key, figures in people.items()],
         )
 
 
@@ -551,9 +737,8 @@ def _upsert(table: str, keys: tuple[str, ...], values: list[tuple[Any, ...]]) ->
                 f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) {conflict}",
                 [[str(v) if isinstance(v, Decimal) else v for v in c] for c in columns],
             )
-            return
-        marks = ", ".join(["%s"] * (len(keys) + len(FIGURES)))
-        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}) {conflict}", values)
+        else:
+            _insert(cursor, f"INSERT INTO {table} ({cols})", values, conflict)
 
 
 def _units_by_code(codes: Iterable[str]) -> UnitRef:
@@ -566,30 +751,19 @@ def _units_by_code(codes: Iterable[str]) -> UnitRef:
     }
 
 
-def _so_far(
-    versions: Sequence[SchemeVersion], item_id: int
+def _booked(
+    lines: Iterable[tuple[int, str, int, int | None, str, Decimal, str, str, bool]],
+    version_ids: Sequence[int],
 ) -> dict[int, tuple[set[str], Credited, list[engine.Recorded]]]:
-    """Per version: the events already scored for the item, what stands credited, and the
-    item's unit lines in ledger order as the engine takes them (`score(recorded=…)`: under a
-    period cap a later reversal must take back what was credited, not what a replay gives now).
-    One statement for all versions."""
+    """From an item's ledger lines in ledger order (version, event key, unit id, person id,
+    category, points, ref, unit code, lead): per version the events scored, what stands credited, and
+    the unit lines as `score(recorded=…)` takes them."""
     result: dict[int, tuple[set[str], Credited, list[engine.Recorded]]] = {
-        v.pk: (set(), {}, []) for v in versions
+        v: (set(), {}, []) for v in version_ids
     }
-    where, params = _any("l.version_id", [v.pk for v in versions])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT l.version_id, l.event_key, l.unit_id, l.person_id, l.category, l.lead, "
-            f"l.points, l.ref, u.code FROM {LedgerEntry._meta.db_table} l "
-            f"JOIN {Unit._meta.db_table} u ON u.id = l.unit_id "
-            f"WHERE l.item_id = %s AND {where} ORDER BY l.at, l.id",
-            [item_id, *params],
-        )
-        rows = cursor.fetchall()
-    for version_id, key, unit_id, person_id, category, lead, points, ref, code in rows:
+    for version_id, key, unit_id, person_id, category, amount, ref, code, lead in lines:
         seen, credited, recorded = result[version_id]
         seen.add(key)
-        amount = Decimal(str(points))
         if person_id is None:
             if ref == key:
                 # A recompute's correction (workflow._correct) reverses one earlier line of the
@@ -602,7 +776,7 @@ def _so_far(
             else:
                 recorded.append((key, code, category, ref, amount))
         if amount > 0 and category in ("adopt", "instruct"):
-            credited[(ref or key, unit_id, person_id)] = (category, bool(lead), amount)
+            credited[(ref or key, unit_id, person_id)] = (category, lead, amount)
         elif amount < 0 and ref:
             credited.pop((ref, unit_id, person_id), None)
     return result
@@ -611,50 +785,21 @@ def _so_far(
 CAPPED = sorted(engine.CAP_CATEGORIES)
 
 
-def _window_seed(
-    version: SchemeVersion,
-    scheme: engine.Scheme,
-    item_id: int,
-    units: UnitRef,
-    at: dt.datetime,
-) -> dict[tuple[str, str], Decimal]:
-    """Net points already credited in the cap window of `at` to these units by other items."""
-    tz = local_tz()
-    window = engine.period_containing(scheme.period_cap_per, at.astimezone(tz))
-    codes = {pk: code for code, (pk, _path) in units.items()}
-    if not codes:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT unit_id, SUM(points) FROM {LedgerEntry._meta.db_table} "
-            f"WHERE scheme_id = %s AND unit_id IN ({', '.join(['%s'] * len(codes))}) "
-            "AND person_id IS NULL AND at >= %s AND at < %s "
-            "AND (item_id IS NULL OR item_id <> %s) "
-            f"AND category IN ({', '.join(['%s'] * len(CAPPED))}) GROUP BY unit_id",
-            [
-                version.scheme_id,
-                *codes,
-                connection.ops.adapt_datetimefield_value(window.start),
-                connection.ops.adapt_datetimefield_value(window.end),
-                item_id,
-                *CAPPED,
-            ],
-        )
-        totals = [(unit_id, engine.q2(Decimal(str(total)))) for unit_id, total in cursor.fetchall()]
-    return {(codes[unit_id], window.key): total for unit_id, total in totals}
-
-
 def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path: str) -> int:
     """Append the ledger entries caused by one event under every scheme version in force for
     the item's unit; returns how many lines were written. Idempotent per (version, event).
 
     The item's facts so far are replayed over the moment of the event only (so the engine judges
-    no quota windows), seeded with what other items already hold in the period-cap window."""
+    no quota windows), seeded with what other items already hold in the period-cap window and
+    with what the ledger booked for the item's earlier events. A handful of statements whatever
+    the number of versions: the versions in force, the item (facts and booked lines), the cap
+    seeds, then the lines and the two rollups."""
     versions = versions_in_force(at, unit_path)
     if not versions or item_id is None:
         return 0
-    units: UnitRef = {}
-    facts = item_facts(item_id, at + dt.timedelta(microseconds=1), units)
+    facts, units, so_far = item_state(
+        item_id, at + dt.timedelta(microseconds=1), [v.version.pk for v in versions]
+    )
     if not facts:
         return 0
     needed = (
@@ -664,31 +809,72 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
     )
     if needed - set(units):
         units.update(_units_by_code(needed - set(units)))
-    so_far = _so_far(versions, item_id)
+    todo = [v for v in versions if event_key not in so_far[v.version.pk][0]]
+    seeds = _window_seeds([v for v in todo if v.rules.period_cap is not None], item_id, units, at)
     kinds = {item_id: facts[0].item_kind}
     tz = local_tz()
     local = at.astimezone(tz)
     moment = engine.Period("event", local, local + dt.timedelta(microseconds=1))
-    written = 0
-    for version in versions:
-        seen, credited, recorded = so_far[version.pk]
-        if event_key in seen:
-            continue
-        scheme = scheme_of(version)
-        seed = None
-        if scheme.period_cap is not None:
-            seed = _window_seed(version, scheme, item_id, units, at)
+    batches = []
+    for in_force in todo:
+        version, scheme = in_force.version, in_force.rules
+        _seen, credited, recorded = so_far[version.pk]
         entries = [
             e
             for e in engine.score(
-                scheme, facts, moment, window_seed=seed or None, recorded=recorded
+                scheme,
+                facts,
+                moment,
+                window_seed=seeds.get(version.pk) or None,
+                recorded=recorded,
             )
             if e.event_id == event_key
         ]
-        written += append(
-            version, entries, version.scheme.unit.path, credited, tz, item_kinds=kinds, units=units
+        rows = _rows(entries, in_force.owner_path, credited, tz, kinds, units)
+        batches.append((version, rows))
+    write_all(batches)
+    return sum(len(rows) for _v, rows in batches)
+
+
+def _window_seeds(
+    versions: Sequence[InForce], item_id: int, units: UnitRef, at: dt.datetime
+) -> dict[int, dict[tuple[str, str], Decimal]]:
+    """Per version with a period cap: the net points already credited in the cap window of `at`
+    to these units by other items (one statement for all versions)."""
+    codes = {pk: code for code, (pk, _path) in units.items()}
+    if not versions or not codes:
+        return {}
+    tz = local_tz()
+    adapt = connection.ops.adapt_datetimefield_value
+    parts, params, windows = [], [], {}
+    for v in versions:
+        window = engine.period_containing(v.rules.period_cap_per, at.astimezone(tz))
+        windows[v.version.pk] = window.key
+        parts.append(
+            f"SELECT %s, unit_id, SUM(points) FROM {LedgerEntry._meta.db_table} "
+            f"WHERE scheme_id = %s AND unit_id IN ({', '.join(['%s'] * len(codes))}) "
+            "AND person_id IS NULL AND at >= %s AND at < %s "
+            "AND (item_id IS NULL OR item_id <> %s) "
+            f"AND category IN ({', '.join(['%s'] * len(CAPPED))}) GROUP BY unit_id"
         )
-    return written
+        params += [
+            v.version.pk,
+            v.version.scheme_id,
+            *codes,
+            adapt(window.start),
+            adapt(window.end),
+            item_id,
+            *CAPPED,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = cursor.fetchall()
+    seeds: dict[int, dict[tuple[str, str], Decimal]] = {}
+    for version_id, unit_id, total in rows:
+        seeds.setdefault(version_id, {})[(codes[unit_id], windows[version_id])] = engine.q2(
+            Decimal(str(total))
+        )
+    return seeds
 
 
 def append(
@@ -701,10 +887,25 @@ def append(
     units: UnitRef | None = None,
     fixed: dict[int, Counts] | None = None,
 ) -> int:
-    """Turn engine entries into ledger rows (dropping units outside the scheme owner's subtree).
-    `fixed` gives the item counts of some entries (by index) instead of `counters`."""
+    """Turn engine entries into ledger rows (dropping units outside the scheme owner's subtree)
+    and write them. `fixed` gives the item counts of some entries (by index) instead of
+    `counters`."""
+    rows = _rows(entries, owner_path, credited, tz, item_kinds, units, fixed)
+    write(version, rows)
+    return len(rows)
+
+
+def _rows(
+    entries: Sequence[engine.Entry],
+    owner_path: str,
+    credited: Credited,
+    tz: dt.tzinfo,
+    item_kinds: dict[int, str] | None = None,
+    units: UnitRef | None = None,
+    fixed: dict[int, Counts] | None = None,
+) -> list[_Row]:
     if not entries:
-        return 0
+        return []
     if units is None or any(e.unit not in units for e in entries):
         units = _units_by_code({e.unit for e in entries})
     kinds = item_kinds
@@ -725,8 +926,7 @@ def append(
         else:
             counters(row, credited, (kinds.get(e.item_id) if e.item_id else "") or "dynamic")
         rows.append(row)
-    write(version, rows)
-    return len(rows)
+    return rows
 
 
 def on_event(source: str, event: Any) -> None:

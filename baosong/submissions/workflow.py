@@ -9,13 +9,15 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from baosong.audit.record import record
+from baosong.audit.models import Event as AuditEvent
+from baosong.audit.record import entry as audit_entry
+from baosong.audit.record import record, record_all
 from baosong.lib import hooks
 from baosong.orgs.access import scope_for
 from baosong.orgs.models import Membership, PlatformRole, Role, Unit, User
@@ -72,7 +74,15 @@ def _transition(item: Submission, action: str) -> str:
     return target
 
 
-def _event(
+def _event(item: Submission, action: str, **fields: Any) -> Event:
+    """Write one timeline event with its audit event (fields as `_event_row` takes them)."""
+    return _write([_event_row(item, action, **fields)])[0]
+
+
+_Row = tuple[Event, AuditEvent]
+
+
+def _event_row(
     item: Submission,
     action: str,
     *,
@@ -85,8 +95,9 @@ def _event(
     stage: dict[str, Any] | None = None,
     stage_index: int | None = None,
     unit: Unit | None = None,
-) -> Event:
-    event = Event.objects.create(
+) -> _Row:
+    """A timeline event and its audit event as the item stands now, not yet written."""
+    event = Event(
         submission=item,
         action=action,
         by=by,
@@ -101,7 +112,7 @@ def _event(
         version_number=item.version_number,
         unit=unit,
     )
-    record(
+    audit = audit_entry(
         f"item.{action}",
         actor=by,
         role=role,
@@ -111,8 +122,16 @@ def _event(
         unit_path=item.unit.path,
         after={"status": item.status, "stage": stage_index, "comment": comment[:200]},
     )
-    hooks.event_written("submissions", event)
-    return event
+    return event, audit
+
+
+def _write(rows: list[_Row]) -> list[Event]:
+    """The events of one change in one insert, their audit events in another, in order."""
+    events = Event.objects.bulk_create([event for event, _ in rows])
+    record_all([audit for _, audit in rows])
+    for event in events:
+        hooks.event_written("submissions", event)
+    return events
 
 
 # What a transition changes on the item's row; saving only these leaves the text unsent.
@@ -517,7 +536,7 @@ def approve(
         raise PermissionDenied(gettext("您不是当前审核环节的办理人。"))
     _transition(item, EventAction.APPROVE)
     stage, index = item.stage, item.stage_index
-    _event(
+    approval = _event_row(
         item,
         EventAction.APPROVE,
         by=by,
@@ -529,6 +548,7 @@ def approve(
         stage_index=index,
     )
     if index + 1 < len(item.stage_plan):
+        _write([approval])
         _enter_stage(item, index + 1)
         item.save(update_fields=STATE_FIELDS)
         notify.send_each(
@@ -550,41 +570,31 @@ def approve(
             ]
         )
         return item
-    return _submit(item, by=by, role=role, ip=ip)
+    return _submit(item, by=by, role=role, ip=ip, approval=approval)
 
 
-def _submit(item: Submission, *, by: User, role: str, ip: str | None) -> Submission:
+def _submit(item: Submission, *, by: User, role: str, ip: str | None, approval: _Row) -> Submission:
+    """After the last stage's approval (written with the submission, in one insert)."""
     from_status = item.status
     item.status = Status.SUBMITTED
     item.submitted_at = timezone.now()
     _clear_assignees(item)
     item.stage_role, item.stage_named = "", False
     item.save(update_fields=STATE_FIELDS)
-    # A new round at the addressed units: receipts reached by forwarding in an earlier round stay
-    # as history; the origin's own addressees receive the item afresh.
-    Addressee.objects.filter(submission=item, forwarded_from__isnull=True).update(
-        state=Handling.PENDING,
-        opened_at=None,
-        opened_by=None,
-        claimed_by=None,
-        claimed_at=None,
-        received_at=item.submitted_at,
-        sort_title=item.title,
-        origin_path=item.unit.path,
-    )
-    targets = "、".join(
-        Addressee.objects.filter(submission=item, forwarded_from__isnull=True)
-        .order_by("id")
-        .values_list("unit__short_name", flat=True)
-    )
-    _event(
-        item,
-        EventAction.SUBMIT,
-        by=by,
-        role=role,
-        ip=ip,
-        from_status=from_status,
-        comment=f"报送至{targets}",
+    targets = "、".join(_receive_afresh(item))
+    _write(
+        [
+            approval,
+            _event_row(
+                item,
+                EventAction.SUBMIT,
+                by=by,
+                role=role,
+                ip=ip,
+                from_status=from_status,
+                comment=f"报送至{targets}",
+            ),
+        ]
     )
     notify.send(
         NotificationKind.SUBMITTED,
@@ -593,6 +603,29 @@ def _submit(item: Submission, *, by: User, role: str, ip: str | None) -> Submiss
         gettext("《%(title)s》已报送至%(targets)s。") % {"title": item.title, "targets": targets},
     )
     return item
+
+
+def _receive_afresh(item: Submission) -> list[str]:
+    """A new round at the addressed units: receipts reached by forwarding in an earlier round
+    stay as history; the origin's own addressees receive the item afresh. Returns their short
+    names in the order they were addressed (one statement: UPDATE … RETURNING, which SQLite has
+    since 3.35 and PostgreSQL always had)."""
+    table, units = Addressee._meta.db_table, Unit._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET state = %s, opened_at = NULL, opened_by_id = NULL, "
+            "claimed_by_id = NULL, claimed_at = NULL, received_at = %s, sort_title = %s, "
+            "origin_path = %s WHERE submission_id = %s AND forwarded_from_id IS NULL "
+            f"RETURNING id, (SELECT short_name FROM {units} WHERE {units}.id = {table}.unit_id)",
+            [
+                Handling.PENDING,
+                connection.ops.adapt_datetimefield_value(item.submitted_at),
+                item.title[:200],
+                item.unit.path,
+                item.pk,
+            ],
+        )
+        return [name for _, name in sorted(cursor.fetchall())]
 
 
 def _end_review(
