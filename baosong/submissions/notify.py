@@ -1,45 +1,37 @@
 """In-app notifications and optional email (sent after the transaction commits)."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from baosong.orgs.models import User
-from baosong.submissions.access import exists_fact
 from baosong.submissions.models import Notification, NotificationPreference, Submission
 
-Note = tuple[str, Iterable[User], Submission, str]  # kind, recipients, item, message
+
+@dataclass(frozen=True)
+class Recipients:
+    """The active users of a query, not yet read: sending writes their notifications straight
+    from it (INSERT … SELECT … RETURNING, SQLite ≥ 3.35 and PostgreSQL) and gets back each one's
+    email address and whether they turned email off for the kind, in one statement."""
+
+    users: "QuerySet[User]"
 
 
-def recipients(users: "QuerySet[User]", kind: str) -> list[User]:
-    """The active users of `users` (only what sending needs), each read with whether they turned
-    email off for `kind`, so that sending them a note of that kind needs no second query for the
-    preferences."""
-    muted = exists_fact(
-        NotificationPreference,
-        "{t}.user_id = {row}.id AND {t}.kind = %s AND {t}.email = %s",
-        kind,
-        False,
-        of=User,
-    )
-    rows = users.filter(is_active=True).only("id", "email", "is_active")
-    found: list[User] = []
-    for user in rows.annotate(email_muted=muted):
-        user._baosong_email_muted = (kind, bool(user.email_muted))  # type: ignore[attr-defined]
-        found.append(user)
-    return found
+Note = tuple[str, "Iterable[User] | Recipients", Submission, str]  # kind, to whom, item, message
 
 
-def _known_muted(user: User, kind: str) -> bool | None:
-    known: tuple[str, bool] | None = getattr(user, "_baosong_email_muted", None)
-    return known[1] if known is not None and known[0] == kind else None
+def recipients(users: "QuerySet[User]", kind: str = "") -> Recipients:
+    """The active users of `users`, to be read as their notes are written (see Recipients)."""
+    return Recipients(users)
 
 
-def send(kind: str, users: Iterable[User], item: Submission, message: str) -> None:
+def send(kind: str, users: "Iterable[User] | Recipients", item: Submission, message: str) -> None:
     """One notification per user (the actor's own actions included, so history is complete);
     email unless the user turned this kind off."""
     send_each([(kind, users, item, message)])
@@ -47,49 +39,70 @@ def send(kind: str, users: Iterable[User], item: Submission, message: str) -> No
 
 def send_each(notes: Iterable[Note]) -> None:
     """Several notes of one change (say, "approved" to the authors and "to review" to the next
-    stage), as send() each, written in one insert; the email preferences are read in one query,
-    and not at all for people that come from recipients()."""
+    stage): the notes to Recipients one statement each; those to users already read in one
+    insert, with their email preferences read in one query."""
+    mail: list[tuple[str, int, str, Submission, str]] = []  # kind, user, email, item, message
     batches = []
     for kind, users, item, message in notes:
+        if isinstance(users, Recipients):
+            mail += [
+                (kind, pk, email, item, message)
+                for pk, email, muted in _write_from_query(kind, users.users, item, message)
+                if email and not muted
+            ]
+            continue
         people = {u.pk: u for u in users if u.is_active}
         if people:
             batches.append((kind, people, item, message))
-    if not batches:
-        return
-    Notification.objects.bulk_create(
-        Notification(user_id=pk, kind=kind, submission=item, message=message[:300])
-        for kind, people, item, message in batches
-        for pk in people
-    )
-    unknown = {
-        pk
-        for kind, people, _, _ in batches
-        for pk, user in people.items()
-        if user.email and _known_muted(user, kind) is None
-    }
-    muted = set(
-        NotificationPreference.objects.filter(
-            user_id__in=unknown, kind__in={kind for kind, _, _, _ in batches}, email=False
-        ).values_list("user_id", "kind")
-        if unknown
-        else []
-    )
-
-    def wants_email(pk: int, user: User, kind: str) -> bool:
-        known = _known_muted(user, kind)
-        return bool(user.email) and not (known if known is not None else (pk, kind) in muted)
-
+    if batches:
+        Notification.objects.bulk_create(
+            Notification(user_id=pk, kind=kind, submission=item, message=message[:300])
+            for kind, people, item, message in batches
+            for pk in people
+        )
+        wanted = {pk for _, people, _, _ in batches for pk, user in people.items() if user.email}
+        muted = set(
+            NotificationPreference.objects.filter(
+                user_id__in=wanted, kind__in={kind for kind, _, _, _ in batches}, email=False
+            ).values_list("user_id", "kind")
+            if wanted
+            else []
+        )
+        mail += [
+            (kind, pk, user.email, item, message)
+            for kind, people, item, message in batches
+            for pk, user in people.items()
+            if user.email and (pk, kind) not in muted
+        ]
     # One message per person, so co-authors do not see each other's addresses.
     messages = [
         (
             gettext("[报送] %(message)s") % {"message": message[:60]},
             f"{message}\n\n{settings.BAOSONG_BASE_URL}/items/{item.pk}/",
             None,
-            [user.email],
+            [email],
         )
-        for kind, people, item, message in batches
-        for pk, user in people.items()
-        if wants_email(pk, user, kind)
+        for _kind, _pk, email, item, message in mail
     ]
     if messages:
         transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
+
+
+def _write_from_query(
+    kind: str, users: "QuerySet[User]", item: Submission, message: str
+) -> list[tuple[int, str, bool]]:
+    """Insert one note per active user of `users`; (user id, email, email turned off)."""
+    select, params = users.filter(is_active=True).values("id").query.sql_with_params()
+    table, user_table = Notification._meta.db_table, User._meta.db_table
+    prefs = NotificationPreference._meta.db_table
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, kind, submission_id, message, created_at, read_at) "
+            f"SELECT x.id, %s, %s, %s, %s, NULL FROM ({select}) x "
+            f"RETURNING user_id, (SELECT email FROM {user_table} WHERE id = {table}.user_id), "
+            f"EXISTS (SELECT 1 FROM {prefs} p WHERE p.user_id = {table}.user_id "
+            "AND p.kind = %s AND p.email = %s)",
+            [kind, item.pk, message[:300], now, *params, kind, False],
+        )
+        return [(pk, email or "", bool(muted)) for pk, email, muted in cursor.fetchall()]

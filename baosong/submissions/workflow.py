@@ -449,7 +449,7 @@ def _clear_assignees(item: Submission) -> None:
         access.forget_facts(item)
 
 
-def _stage_actors(item: Submission, kind: str) -> list[User]:
+def _stage_actors(item: Submission, kind: str) -> "notify.Recipients | list[User]":
     stage = item.stage
     if stage is None:
         return []
@@ -459,7 +459,7 @@ def _stage_actors(item: Submission, kind: str) -> list[User]:
     return notify.recipients(User.objects.filter(pk__in=members.values("user_id")), kind)
 
 
-def _authors(item: Submission, kind: str) -> list[User]:
+def _authors(item: Submission, kind: str) -> notify.Recipients:
     users: QuerySet[User] = User.objects.filter(authorships__submission=item)
     return notify.recipients(users.order_by("authorships__position", "authorships__id"), kind)
 
