@@ -540,7 +540,7 @@ def server_timed(client: Client, call: Callable[[], Any]) -> tuple[float, float]
         seen.append(timed(lambda: result.append(handler(environ))))
         return result[0]
 
-    client.handler = timed_handler
+    client.handler = timed_handler  # type: ignore[assignment]
     try:
         call()
     finally:
