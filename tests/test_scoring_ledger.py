@@ -198,7 +198,7 @@ def test_a_forwarded_item_adopted_by_the_province_with_an_instruction_supersedes
         ),
     )
     # The fast single-item reader gives exactly the facts of the general one.
-    fast, units, booked = ledger.item_state(
+    fast, units, booked, _held = ledger.item_state(
         item.pk,
         dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1),
         [city_scheme.versions.get().pk],
@@ -497,3 +497,48 @@ def test_a_recompute_correction_keeps_the_item_counts_right(
     assert (county.figures.points, county.figures.adopted) == (D("15.00"), 1)
     assert workflow.recompute(version, start, end)["corrected"] == 0
     assert_rollup_equals_ledger(city_scheme)
+
+
+def test_a_forwarders_credit_under_a_period_cap_counts_its_other_items(world: Any) -> None:
+    """The city forwards two items that the province adopts; 转报 earns it 5 each, but its
+    monthly cap of 8 leaves the second 3. Recording the second adoption must read the city's
+    credit in the month from the first item (the forwarder's cap window), as a recompute does."""
+    from dataclasses import replace
+
+    rules = replace(engine.CITY_HIGHEST, period_cap=D(8), period_cap_per="month")
+    scheme = workflow.create_scheme(
+        by=world.editor_city,
+        unit=world.city_a,
+        name="临江市计分办法（每月上限 8 分）",
+        data=engine.scheme_as_data(rules),
+    )
+    workflow.adopt_version(
+        by=world.editor_city, version=scheme.versions.get(), effective_from=dt.date(2026, 1, 1)
+    )
+    editor_province = make_person("editor_province", world.province, Role.EDITOR)
+    special = pubs.create_publication(
+        by=editor_province, unit=world.province, name="组工专报", kind=PublicationKind.SPECIAL
+    )
+    for title in ("一", "二"):
+        item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, title)
+        pubs.forward(by=world.editor_city, item=item, comment="建议省里采用")
+        pubs.adopt(
+            by=editor_province,
+            sources=[SourceInput(item)],
+            publication=special,
+            form=AdoptionForm.EXCERPT,
+            title=title,
+            body="<p>摘编</p>",
+        )
+    forwards = list(
+        LedgerEntry.objects.filter(
+            scheme=scheme, unit=world.city_a, category="forward", person__isnull=True
+        ).values_list("points", flat=True)
+    )
+    assert forwards == [D("5.00"), D("3.00")]
+    assert unit_points(scheme, "CA") == D("8.00")
+    assert_rollup_equals_ledger(scheme)
+    version = scheme.versions.get()
+    start = dt.datetime(2026, 1, 1, tzinfo=ledger.local_tz())
+    end = dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
+    assert workflow.recompute(version, start, end)["corrected"] == 0

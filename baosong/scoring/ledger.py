@@ -238,12 +238,16 @@ def facts_of_items(
 
 
 def item_state(
-    item_id: int, until: dt.datetime, version_ids: Sequence[int]
-) -> tuple[list[engine.Fact], UnitRef, dict[int, tuple[set[str], Credited, list[engine.Recorded]]]]:
+    item_id: int,
+    until: dt.datetime,
+    version_ids: Sequence[int],
+    windows: Sequence[CapWindow] = (),
+) -> tuple[list[engine.Fact], UnitRef, Booked, dict[int, Decimal]]:
     """What recording an event of one item reads, in one statement (a round trip costs more
     than the reading): the item's facts before `until` as `facts_of_items` gives them, the units
-    met on the way (code → id, path), and per version of `version_ids` what the ledger booked
-    for the item (see `_booked`)."""
+    met on the way (code → id, path), per version of `version_ids` what the ledger booked for
+    the item (see `_booked`), and per cap window of `windows` the net points other items hold
+    in it for the item's own unit (what `_window_seeds` gives for that unit)."""
     moment = connection.ops.adapt_datetimefield_value(until)
     t = {
         "s": Submission._meta.db_table,
@@ -267,9 +271,11 @@ def item_state(
                x.kind, u.code, u.level, CAST(NULL AS {stamp}), u.path, CAST(NULL AS BOOLEAN)
           FROM {t["s"]} x JOIN {t["u"]} u ON u.id = x.unit_id WHERE x.id = %s
         UNION ALL
-        SELECT 'r', a.id, a.unit_id, a.forwarded_from_id, NULL, NULL, NULL, u.code, u.level, NULL,
-               u.path, NULL
-          FROM {t["a"]} a JOIN {t["u"]} u ON u.id = a.unit_id WHERE a.submission_id = %s
+        SELECT 'r', a.id, a.unit_id, a.forwarded_from_id, NULL, NULL, NULL,
+               (SELECT u.code FROM {t["u"]} u WHERE u.id = a.unit_id),
+               (SELECT u.level FROM {t["u"]} u WHERE u.id = a.unit_id), NULL,
+               (SELECT u.path FROM {t["u"]} u WHERE u.id = a.unit_id), NULL
+          FROM {t["a"]} a WHERE a.submission_id = %s
         UNION ALL
         SELECT 'w', w.id, w.user_id, w.share, w.position, NULL, NULL, NULL, NULL, NULL, NULL, NULL
           FROM {t["w"]} w WHERE w.submission_id = %s
@@ -298,13 +304,32 @@ def item_state(
         item_id, moment,
         item_id,
     ]  # fmt: skip
+    credit = (
+        f"SELECT 'q', CAST(%s AS BIGINT), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+        f"CAST(SUM(l.points) AS TEXT), NULL FROM {t['l']} l WHERE l.scheme_id = %s "
+        f"AND l.unit_id = (SELECT x.unit_id FROM {t['s']} x WHERE x.id = %s) "
+        "AND l.person_id IS NULL AND l.at >= %s AND l.at < %s "
+        "AND (l.item_id IS NULL OR l.item_id <> %s) "
+        f"AND l.category IN ({', '.join(['%s'] * len(CAPPED))})"
+    )
+    for version_id, scheme_id, start, end in windows:
+        sql += f" UNION ALL {credit}"
+        params += [
+            version_id,
+            scheme_id,
+            item_id,
+            connection.ops.adapt_datetimefield_value(start),
+            connection.ops.adapt_datetimefield_value(end),
+            item_id,
+            *CAPPED,
+        ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     units: UnitRef = {}
     heads = [r for r in rows if r[0] == "h"]
     if not heads:
-        return [], units, {v: (set(), {}, []) for v in version_ids}
+        return [], units, {v: (set(), {}, []) for v in version_ids}, {}
     _t, _id, _unit_id, _, _, item_type, kind, code, _level, _, path, _b = heads[0]
     units[code] = (_unit_id, path)
     authors = tuple(
@@ -356,7 +381,8 @@ def item_state(
         ),
         version_ids,
     )
-    return facts, units, so_far
+    held = {r[1]: engine.q2(Decimal(r[10])) for r in rows if r[0] == "q" and r[10] is not None}
+    return facts, units, so_far, held
 
 
 def _item_fact(
@@ -525,6 +551,9 @@ class _Row:
 
 
 Credited = dict[tuple[str, int, int | None], tuple[str, bool, Decimal]]
+Booked = dict[int, tuple[set[str], Credited, list[engine.Recorded]]]
+# A period-cap window to sum the item's own unit's credit in: version id, scheme id, start, end.
+CapWindow = tuple[int, int, dt.datetime, dt.datetime]
 # What a line adds to the item counts: submitted, adopted, lead items, instructions, item kind.
 Counts = tuple[int, int, int, int, str]
 
@@ -621,14 +650,16 @@ def write_all(batches: Sequence[tuple[SchemeVersion, Sequence[_Row]]]) -> None:
     if not values:
         return
     table, cols = LedgerEntry._meta.db_table, ", ".join(LEDGER_COLUMNS)
+    statements: list[_Statement] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(values) > 200:
             with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:  # psycopg 3
                 for value in values:
                     copy.write_row(value)
         else:
-            _insert(cursor, f"INSERT INTO {table} ({cols})", values)
-    add_to_rollups([(version.scheme_id, rows) for version, rows in batches])
+            statements.append(_insert(f"INSERT INTO {table} ({cols})", values))
+        statements += _rollups([(version.scheme_id, rows) for version, rows in batches])
+        _run(cursor, statements)
     for version, rows in batches:
         if rows:
             _mark_used(version)
@@ -638,14 +669,35 @@ def write_all(batches: Sequence[tuple[SchemeVersion, Sequence[_Row]]]) -> None:
 SMALL = 40
 
 
-def _insert(cursor: Any, head: str, values: list[tuple[Any, ...]], tail: str = "") -> None:
+# A statement to run: SQL, its parameters, and whether they are rows for executemany.
+_Statement = tuple[str, list[Any], bool]
+
+
+def _insert(head: str, values: list[tuple[Any, ...]], tail: str = "") -> _Statement:
     """`head` VALUES … `tail`: a few rows in one multi-row statement, more by executemany."""
     one = f"({', '.join(['%s'] * len(values[0]))})"
     if len(values) <= SMALL:
         flat = [v for value in values for v in value]
-        cursor.execute(f"{head} VALUES {', '.join([one] * len(values))} {tail}", flat)
-    else:
-        cursor.executemany(f"{head} VALUES {one} {tail}", values)
+        return f"{head} VALUES {', '.join([one] * len(values))} {tail}", flat, False
+    return f"{head} VALUES {one} {tail}", list(values), True
+
+
+def _run(cursor: Any, statements: list[_Statement]) -> None:
+    """Run the statements; on PostgreSQL the single ones go as one statement of data-modifying
+    CTEs (they write different tables and read nothing), one round trip instead of three."""
+    single = [(sql, params) for sql, params, many in statements if not many]
+    for sql, params, many in statements:
+        if many:
+            cursor.executemany(sql, params)
+    if connection.vendor == "postgresql" and len(single) > 1:
+        *first, (last, last_params) = single
+        ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _p) in enumerate(first))
+        cursor.execute(
+            f"WITH {ctes} {last}", [p for _s, params in first for p in params] + last_params
+        )
+        return
+    for sql, params in single:
+        cursor.execute(sql, params)
 
 
 def _mark_used(version: SchemeVersion) -> None:
@@ -700,45 +752,50 @@ FIGURES = (
 )
 
 
-def add_to_rollups(batches: Iterable[tuple[int, Iterable[_Row]]]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE adding the figures (SQLite ≥ 3.24 and PostgreSQL), for
-    (scheme id, rows) batches."""
+def _rollups(batches: Iterable[tuple[int, Iterable[_Row]]]) -> list[_Statement]:
+    """INSERT … ON CONFLICT DO UPDATE adding the figures (SQLite ≥ 3.24 and PostgreSQL) of
+    (scheme id, rows) batches to the unit and person rollups."""
     units, people = _sums(batches)
+    statements = []
     if units:
-        _upsert(
-            UnitMonth._meta.db_table,
-            ("scheme_id", "unit_id", "month"),
-            [(*key, *figures) for key, figures in units.items()],
+        statements.append(
+            _upsert(
+                UnitMonth._meta.db_table,
+                ("scheme_id", "unit_id", "month"),
+                [(*key, *figures) for key, figures in units.items()],
+            )
         )
     if people:
-        _upsert(
-            PersonMonth._meta.db_table,
-            ("scheme_id", "person_id", "unit_id", "month"),
-            [(*key, *figures) for key, figures in people.items()],
+        statements.append(
+            _upsert(
+                PersonMonth._meta.db_table,
+                ("scheme_id", "person_id", "unit_id", "month"),
+                [(*key, *figures) for key, figures in people.items()],
+            )
         )
+    return statements
 
 
 # PostgreSQL array types of the key and figure columns, for the one-statement bulk upsert.
 _PG_TYPES = {"points": "numeric", **{f: "int" for f in FIGURES if f != "points"}}
 
 
-def _upsert(table: str, keys: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
+def _upsert(table: str, keys: tuple[str, ...], values: list[tuple[Any, ...]]) -> _Statement:
     cols = ", ".join((*keys, *FIGURES))
     adds = ", ".join(f"{f} = {table}.{f} + excluded.{f}" for f in FIGURES)
     conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {adds}"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(values) > 50:
-            # One statement over arrays instead of a round trip per row (a recompute adds
-            # tens of thousands of person-month rows).
-            types = ["bigint"] * len(keys) + [_PG_TYPES[f] for f in FIGURES]
-            columns = [list(c) for c in zip(*values, strict=True)]
-            arrays = ", ".join(f"%s::{t}[]" for t in types)
-            cursor.execute(
-                f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) {conflict}",
-                [[str(v) if isinstance(v, Decimal) else v for v in c] for c in columns],
-            )
-        else:
-            _insert(cursor, f"INSERT INTO {table} ({cols})", values, conflict)
+    if connection.vendor == "postgresql" and len(values) > 50:
+        # One statement over arrays instead of a round trip per row (a recompute adds
+        # tens of thousands of person-month rows).
+        types = ["bigint"] * len(keys) + [_PG_TYPES[f] for f in FIGURES]
+        columns = [list(c) for c in zip(*values, strict=True)]
+        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        return (
+            f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) {conflict}",
+            [[str(v) if isinstance(v, Decimal) else v for v in c] for c in columns],
+            False,
+        )
+    return _insert(f"INSERT INTO {table} ({cols})", values, conflict)
 
 
 def _units_by_code(codes: Iterable[str]) -> UnitRef:
@@ -797,8 +854,25 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
     versions = versions_in_force(at, unit_path)
     if not versions or item_id is None:
         return 0
-    facts, units, so_far = item_state(
-        item_id, at + dt.timedelta(microseconds=1), [v.version.pk for v in versions]
+    tz = local_tz()
+    local = at.astimezone(tz)
+    capped = [v for v in versions if v.rules.period_cap is not None]
+    windows = {
+        v.version.pk: engine.period_containing(v.rules.period_cap_per, local) for v in capped
+    }
+    facts, units, so_far, held = item_state(
+        item_id,
+        at + dt.timedelta(microseconds=1),
+        [v.version.pk for v in versions],
+        [
+            (
+                v.version.pk,
+                v.version.scheme_id,
+                windows[v.version.pk].start,
+                windows[v.version.pk].end,
+            )
+            for v in capped
+        ],
     )
     if not facts:
         return 0
@@ -810,10 +884,19 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
     if needed - set(units):
         units.update(_units_by_code(needed - set(units)))
     todo = [v for v in versions if event_key not in so_far[v.version.pk][0]]
-    seeds = _window_seeds([v for v in todo if v.rules.period_cap is not None], item_id, units, at)
+    # The cap seeds: the item's own unit's window credit came with the item; only the units
+    # whose credit can change what the new event earns are read besides (a forwarder's).
+    origin = facts[0].origin_unit
+    seeds: dict[int, dict[tuple[str, str], Decimal]] = {
+        pk: {(origin, windows[pk].key): total} for pk, total in held.items()
+    }
+    if capped:
+        new = [f for f in facts if f.event_id == event_key]
+        named = {unit for unit, _w in engine.cap_windows(capped[0].rules, new, tz)} - {origin}
+        others = {c: ref for c, ref in units.items() if c in named}
+        for pk, more in _window_seeds(capped, item_id, others, at).items():
+            seeds.setdefault(pk, {}).update(more)
     kinds = {item_id: facts[0].item_kind}
-    tz = local_tz()
-    local = at.astimezone(tz)
     moment = engine.Period("event", local, local + dt.timedelta(microseconds=1))
     batches = []
     for in_force in todo:
@@ -847,25 +930,29 @@ def _window_seeds(
     tz = local_tz()
     adapt = connection.ops.adapt_datetimefield_value
     parts, params, windows = [], [], {}
+    # One branch per version and unit: with an equality on each of the index's first two
+    # columns the planner never falls back to scanning a whole scheme's part of the index when
+    # its statistics are stale (a new scheme's lines are few to the table's last ANALYZE).
     for v in versions:
         window = engine.period_containing(v.rules.period_cap_per, at.astimezone(tz))
         windows[v.version.pk] = window.key
-        parts.append(
-            f"SELECT %s, unit_id, SUM(points) FROM {LedgerEntry._meta.db_table} "
-            f"WHERE scheme_id = %s AND unit_id IN ({', '.join(['%s'] * len(codes))}) "
-            "AND person_id IS NULL AND at >= %s AND at < %s "
-            "AND (item_id IS NULL OR item_id <> %s) "
-            f"AND category IN ({', '.join(['%s'] * len(CAPPED))}) GROUP BY unit_id"
-        )
-        params += [
-            v.version.pk,
-            v.version.scheme_id,
-            *codes,
-            adapt(window.start),
-            adapt(window.end),
-            item_id,
-            *CAPPED,
-        ]
+        for unit_id in codes:
+            parts.append(
+                f"SELECT %s, unit_id, SUM(points) FROM {LedgerEntry._meta.db_table} "
+                "WHERE scheme_id = %s AND unit_id = %s "
+                "AND person_id IS NULL AND at >= %s AND at < %s "
+                "AND (item_id IS NULL OR item_id <> %s) "
+                f"AND category IN ({', '.join(['%s'] * len(CAPPED))}) GROUP BY unit_id"
+            )
+            params += [
+                v.version.pk,
+                v.version.scheme_id,
+                unit_id,
+                adapt(window.start),
+                adapt(window.end),
+                item_id,
+                *CAPPED,
+            ]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()
