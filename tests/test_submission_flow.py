@@ -77,13 +77,14 @@ def test_a_reviewer_of_another_unit_cannot_approve(world: Any) -> None:
 # Issue 3: each transition through its view reads and writes in a fixed, small number of queries
 # (counted inside the test's transaction: SAVEPOINT and RELEASE stand for BEGIN and COMMIT). The
 # item is read once, locked, with the access facts about the actor; the session's user comes with
-# its memberships; notes are written straight from the query of their recipients, which returns
-# their email preferences. Submitting upward is left out: the scoring ledger adds its own.
+# its memberships; the notes of one change are written in one statement straight from the
+# queries of their recipients, which returns their email preferences. Submitting upward is left
+# out: the scoring ledger adds its own.
 # Before this budget: submit 16, approve, withdraw, return and reject 13 each.
 TRANSITION_BUDGETS = [
     ("officer", "submit", {}, 9),
-    ("reviewer", "approve", {"comment": "同意"}, 10),
-    ("reviewer", "approve", {"comment": "同意"}, 10),
+    ("reviewer", "approve", {"comment": "同意"}, 9),
+    ("reviewer", "approve", {"comment": "同意"}, 9),
     ("officer", "withdraw", {}, 8),
     ("officer", "submit", {}, 9),
     ("reviewer", "return", {"comment": "请补充数据"}, 9),

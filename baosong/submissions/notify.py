@@ -43,17 +43,16 @@ def send_each(notes: Iterable[Note]) -> None:
     insert, with their email preferences read in one query."""
     mail: list[tuple[str, int, str, Submission, str]] = []  # kind, user, email, item, message
     batches = []
+    queried = []
     for kind, users, item, message in notes:
         if isinstance(users, Recipients):
-            mail += [
-                (kind, pk, email, item, message)
-                for pk, email, muted in _write_from_query(kind, users.users, item, message)
-                if email and not muted
-            ]
+            queried.append((kind, users.users, item, message))
             continue
         people = {u.pk: u for u in users if u.is_active}
         if people:
             batches.append((kind, people, item, message))
+    if queried:
+        mail += _write_from_queries(queried)
     if batches:
         Notification.objects.bulk_create(
             Notification(user_id=pk, kind=kind, submission=item, message=message[:300])
@@ -88,21 +87,33 @@ def send_each(notes: Iterable[Note]) -> None:
         transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=True))
 
 
-def _write_from_query(
-    kind: str, users: "QuerySet[User]", item: Submission, message: str
-) -> list[tuple[int, str, bool]]:
-    """Insert one note per active user of `users`; (user id, email, email turned off)."""
-    select, params = users.filter(is_active=True).values("id").query.sql_with_params()
+def _write_from_queries(
+    notes: list[tuple[str, "QuerySet[User]", Submission, str]],
+) -> list[tuple[str, int, str, Submission, str]]:
+    """Insert one note per active user of each note's query, in one statement for notes of
+    different kinds (the kind tells the returned rows apart); returns (kind, user id, email,
+    item, message) of those who get it by email too."""
+    by_kind = {kind: (item, message) for kind, _users, item, message in notes}
+    if len(by_kind) < len(notes):  # two notes of one kind: one statement each
+        return [mail for note in notes for mail in _write_from_queries([note])]
     table, user_table = Notification._meta.db_table, User._meta.db_table
     prefs = NotificationPreference._meta.db_table
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    selects, params = [], []
+    for kind, users, item, message in notes:
+        select, select_params = users.filter(is_active=True).values("id").query.sql_with_params()
+        selects.append(f"SELECT x.id, %s, %s, %s, %s FROM ({select}) x")
+        params += [kind, item.pk, message[:300], now, *select_params]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (user_id, kind, submission_id, message, created_at, read_at) "
-            f"SELECT x.id, %s, %s, %s, %s, NULL FROM ({select}) x "
-            f"RETURNING user_id, (SELECT email FROM {user_table} WHERE id = {table}.user_id), "
+            f"INSERT INTO {table} (user_id, kind, submission_id, message, created_at) "
+            f"{' UNION ALL '.join(selects)} RETURNING user_id, kind, "
+            f"(SELECT email FROM {user_table} WHERE id = {table}.user_id), "
             f"EXISTS (SELECT 1 FROM {prefs} p WHERE p.user_id = {table}.user_id "
-            "AND p.kind = %s AND p.email = %s)",
-            [kind, item.pk, message[:300], now, *params, kind, False],
+            f"AND p.kind = {table}.kind AND p.email = %s)",
+            [*params, False],
         )
-        return [(pk, email or "", bool(muted)) for pk, email, muted in cursor.fetchall()]
+        rows = cursor.fetchall()
+    return [
+        (kind, pk, email, *by_kind[kind]) for pk, kind, email, muted in rows if email and not muted
+    ]
