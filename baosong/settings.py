@@ -36,6 +36,9 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
+# PostgreSQL: the score ledger's hot statements run as server-side prepared statements (see
+# scoring.ledger._prepared); turn off behind a pooler in transaction mode (pgbouncer < 1.21).
+BAOSONG_DB_PREPARE = env_bool("DB_PREPARE", True)
 
 INSTALLED_APPS = [
     "django.contrib.auth",

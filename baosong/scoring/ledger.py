@@ -323,9 +323,7 @@ def item_state(
             item_id,
             *CAPPED,
         ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _prepared(sql, params)
     units: UnitRef = {}
     heads = [r for r in rows if r[0] == "h"]
     if not heads:
@@ -400,6 +398,33 @@ def _item_fact(
         authors=info.authors,
         **more,
     )
+
+
+def _prepared(sql: str, params: Sequence[Any], fetch: bool = True) -> list[tuple[Any, ...]]:
+    """Run a statement that every recorded event runs (its rows, if `fetch`). On PostgreSQL it
+    goes through a server-side prepared statement kept by the connection (which Django keeps
+    for DB_CONN_MAX_AGE seconds), so that the server does not plan it again each time: planning
+    cost more than running these. Django's own cursors bind on the client and prepare nothing.
+    settings.BAOSONG_DB_PREPARE = False (DB_PREPARE=0) turns this off, say behind a connection
+    pooler in transaction mode."""
+    if connection.vendor != "postgresql" or not settings.BAOSONG_DB_PREPARE:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if fetch else []
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection
+    threshold = raw.prepare_threshold
+    raw.prepare_threshold = 0
+    server_bound: Any = psycopg.Cursor(raw)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    try:
+        with wrap(server_bound) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if fetch else []
+    finally:
+        raw.prepare_threshold = threshold
 
 
 def _publication_fact(
@@ -486,20 +511,18 @@ def versions_in_force(at: dt.datetime, unit_path: str) -> list[InForce]:
     this, so it is one plain statement, and the rules are parsed once per version and process."""
     day = at.astimezone(local_tz()).date()
     v, s, u = SchemeVersion._meta.db_table, Scheme._meta.db_table, Unit._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT v.id, v.scheme_id, v.number, v.used_at, v.adopted_at, u.path FROM {v} v "
-            f"JOIN {s} s ON s.id = v.scheme_id JOIN {u} u ON u.id = s.unit_id "
-            "WHERE v.status = %s AND v.effective_from <= %s "
-            "AND (v.effective_to IS NULL OR v.effective_to >= %s) "
-            "AND substr(%s, 1, length(u.path)) = u.path ORDER BY u.path, s.id, v.number",
-            [
-                VersionStatus.ADOPTED.value,
-                *[connection.ops.adapt_datefield_value(day)] * 2,
-                unit_path,
-            ],
-        )
-        rows = cursor.fetchall()
+    rows = _prepared(
+        f"SELECT v.id, v.scheme_id, v.number, v.used_at, v.adopted_at, u.path FROM {v} v "
+        f"JOIN {s} s ON s.id = v.scheme_id JOIN {u} u ON u.id = s.unit_id "
+        "WHERE v.status = %s AND v.effective_from <= %s "
+        "AND (v.effective_to IS NULL OR v.effective_to >= %s) "
+        "AND substr(%s, 1, length(u.path)) = u.path ORDER BY u.path, s.id, v.number",
+        [
+            VersionStatus.ADOPTED.value,
+            *[connection.ops.adapt_datefield_value(day)] * 2,
+            unit_path,
+        ],
+    )
     if not rows:
         return []
     keys = {pk: (pk, str(adopted_at)) for pk, _s, _n, _u, adopted_at, _p in rows}
@@ -692,9 +715,11 @@ def _run(cursor: Any, statements: list[_Statement]) -> None:
     if connection.vendor == "postgresql" and len(single) > 1:
         *first, (last, last_params) = single
         ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _p) in enumerate(first))
-        cursor.execute(
-            f"WITH {ctes} {last}", [p for _s, params in first for p in params] + last_params
-        )
+        values = [p for _s, params in first for p in params] + last_params
+        if len(values) < 2000:  # a recorded event's few lines, whose shapes repeat
+            _prepared(f"WITH {ctes} {last}", values, fetch=False)
+        else:
+            cursor.execute(f"WITH {ctes} {last}", values)
         return
     for sql, params in single:
         cursor.execute(sql, params)
