@@ -388,8 +388,10 @@ def build_events(city: Unit, people: list[int]) -> tuple[int, list[int]]:
         SubEvent.objects.filter(submission__keywords=marker).count()
         + PubEvent.objects.filter(submission__keywords=marker).count()
     )
+    # Items with no event at all (each run adopts some: they must be fresh the next time).
     spare = list(
         Submission.objects.filter(keywords=marker, events__isnull=True)
+        .exclude(pk__in=PubEvent.objects.filter(submission__keywords=marker).values("submission"))
         .order_by("id")
         .values_list("id", flat=True)[:400]
     )

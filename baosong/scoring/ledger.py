@@ -310,7 +310,7 @@ def item_state(
         f"AND l.unit_id = (SELECT x.unit_id FROM {t['s']} x WHERE x.id = %s) "
         "AND l.person_id IS NULL AND l.at >= %s AND l.at < %s "
         "AND (l.item_id IS NULL OR l.item_id <> %s) "
-        f"AND l.category IN ({', '.join(['%s'] * len(CAPPED))})"
+        f"AND l.category IN ({CAPPED_SQL})"
     )
     for version_id, scheme_id, start, end in windows:
         sql += f" UNION ALL {credit}"
@@ -321,9 +321,9 @@ def item_state(
             connection.ops.adapt_datetimefield_value(start),
             connection.ops.adapt_datetimefield_value(end),
             item_id,
-            *CAPPED,
         ]
-    rows = _prepared(sql, params)
+    # Compact text: psycopg keeps its parsing of statements up to 4 kB (and 50 parameters).
+    rows = _prepared(" ".join(sql.split()), params)
     units: UnitRef = {}
     heads = [r for r in rows if r[0] == "h"]
     if not heads:
@@ -865,6 +865,8 @@ def _booked(
 
 
 CAPPED = sorted(engine.CAP_CATEGORIES)
+# The same as SQL literals (fixed identifiers of the engine, not input).
+CAPPED_SQL = ", ".join(f"'{c}'" for c in CAPPED)
 
 
 def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path: str) -> int:
@@ -967,7 +969,7 @@ def _window_seeds(
                 "WHERE scheme_id = %s AND unit_id = %s "
                 "AND person_id IS NULL AND at >= %s AND at < %s "
                 "AND (item_id IS NULL OR item_id <> %s) "
-                f"AND category IN ({', '.join(['%s'] * len(CAPPED))}) GROUP BY unit_id"
+                f"AND category IN ({CAPPED_SQL}) GROUP BY unit_id"
             )
             params += [
                 v.version.pk,
@@ -976,7 +978,6 @@ def _window_seeds(
                 adapt(window.start),
                 adapt(window.end),
                 item_id,
-                *CAPPED,
             ]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
