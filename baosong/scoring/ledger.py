@@ -611,6 +611,11 @@ def counters(row: _Row, credited: Credited, item_kind: str) -> None:
         credited.setdefault(key, (e.category, e.lead, e.points))
 
 
+# PostgreSQL array types of the ledger's columns, for inserting from unnest(…).
+_LEDGER_PG_TYPES = (
+    "bigint", "bigint", "text", "bigint", "bigint", "bigint", "numeric", "text", "text", "text",
+    "boolean", "timestamptz", "int", "int", "int", "int", "int", "text", "timestamptz",
+)  # fmt: skip
 LEDGER_COLUMNS = (
     "scheme_id",
     "version_id",
@@ -679,6 +684,8 @@ def write_all(batches: Sequence[tuple[SchemeVersion, Sequence[_Row]]]) -> None:
             with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:  # psycopg 3
                 for value in values:
                     copy.write_row(value)
+        elif connection.vendor == "postgresql":
+            statements.append(_unnest(f"INSERT INTO {table} ({cols})", _LEDGER_PG_TYPES, values))
         else:
             statements.append(_insert(f"INSERT INTO {table} ({cols})", values))
         statements += _rollups([(version.scheme_id, rows) for version, rows in batches])
@@ -716,10 +723,8 @@ def _run(cursor: Any, statements: list[_Statement]) -> None:
         *first, (last, last_params) = single
         ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _p) in enumerate(first))
         values = [p for _s, params in first for p in params] + last_params
-        if len(values) < 2000:  # a recorded event's few lines, whose shapes repeat
-            _prepared(f"WITH {ctes} {last}", values, fetch=False)
-        else:
-            cursor.execute(f"WITH {ctes} {last}", values)
+        # One parameter per column (see _unnest): the same text, prepared once, for any rows.
+        _prepared(f"WITH {ctes} {last}", values, fetch=False)
         return
     for sql, params in single:
         cursor.execute(sql, params)
@@ -809,18 +814,25 @@ def _upsert(table: str, keys: tuple[str, ...], values: list[tuple[Any, ...]]) ->
     cols = ", ".join((*keys, *FIGURES))
     adds = ", ".join(f"{f} = {table}.{f} + excluded.{f}" for f in FIGURES)
     conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {adds}"
-    if connection.vendor == "postgresql" and len(values) > 50:
-        # One statement over arrays instead of a round trip per row (a recompute adds
-        # tens of thousands of person-month rows).
-        types = ["bigint"] * len(keys) + [_PG_TYPES[f] for f in FIGURES]
-        columns = [list(c) for c in zip(*values, strict=True)]
-        arrays = ", ".join(f"%s::{t}[]" for t in types)
-        return (
-            f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) {conflict}",
-            [[str(v) if isinstance(v, Decimal) else v for v in c] for c in columns],
-            False,
-        )
+    if connection.vendor == "postgresql":
+        types = ("bigint",) * len(keys) + tuple(_PG_TYPES[f] for f in FIGURES)
+        return _unnest(f"INSERT INTO {table} ({cols})", types, values, conflict)
     return _insert(f"INSERT INTO {table} ({cols})", values, conflict)
+
+
+def _unnest(
+    head: str, types: Sequence[str], values: list[tuple[Any, ...]], tail: str = ""
+) -> _Statement:
+    """PostgreSQL: `head` SELECT * FROM unnest(one array per column) `tail` — one statement with
+    one parameter per column whatever the number of rows, so its text (and its prepared plan,
+    see `_prepared`) is the same for one line as for a recompute's thousands."""
+    columns = [list(c) for c in zip(*values, strict=True)]
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    return (
+        f"{head} SELECT * FROM unnest({arrays}) {tail}",
+        [[str(v) if isinstance(v, Decimal) else v for v in c] for c in columns],
+        False,
+    )
 
 
 def _units_by_code(codes: Iterable[str]) -> UnitRef:
