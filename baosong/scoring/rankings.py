@@ -4,6 +4,7 @@ of a custom period, from the ledger itself)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -411,6 +412,16 @@ def quota_windows(version: SchemeVersion | None, period: engine.Period) -> Quota
     return result
 
 
+@functools.lru_cache(maxsize=4096)
+def _span(first: int, last: int) -> tuple[int, ...]:
+    """The months (yyyymm) from `first` to `last`, both included."""
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = month + 1 if month % 100 < 12 else (month // 100 + 1) * 100 + 1
+    return tuple(months)
+
+
 def quota_summary(
     version: SchemeVersion | None,
     fig: Figures,
@@ -427,10 +438,8 @@ def quota_summary(
     for quota, ranges in windows:
         met = 0
         for first, last in ranges:
-            counts = [0, 0, 0, 0, 0]
-            for month, row in fig.months.items():
-                if first <= month <= last:
-                    counts = [a + b for a, b in zip(counts, row, strict=True)]
+            rows = [fig.months[m] for m in _span(first, last) if m in fig.months]
+            counts = [sum(c) for c in zip(*rows, strict=True)] if rows else [0, 0, 0, 0, 0]
             if counts[0] >= quota.min_items and all(
                 counts[kind_index[k]] >= n for k, n in quota.min_kinds if k in kind_index
             ):
