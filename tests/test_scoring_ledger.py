@@ -542,3 +542,21 @@ def test_a_forwarders_credit_under_a_period_cap_counts_its_other_items(world: An
     start = dt.datetime(2026, 1, 1, tzinfo=ledger.local_tz())
     end = dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
     assert workflow.recompute(version, start, end)["corrected"] == 0
+
+
+def test_the_quota_column_counts_each_windows_own_months() -> None:
+    """Quarterly quota of 5 items with at least one 研判: Q1 has 3 + 2 items (one 研判, in
+    February), Q2 only 4 in April; the December before never leaks into Q1."""
+    fig = rankings.Figures()
+    # values: points, submitted, adopted, lead, instructions, then submitted per kind
+    # (动态, 经验, 问题, 研判)
+    fig.add([D(15), 3, 0, 0, 0, 3, 0, 0, 0], 202501)
+    fig.add([D(10), 2, 0, 0, 0, 1, 0, 0, 1], 202502)
+    fig.add([D(20), 4, 0, 0, 0, 2, 0, 0, 2], 202504)
+    fig.add([D(50), 9, 0, 0, 0, 0, 0, 0, 9], 202412)
+    quota = engine.Quota("季度报送任务", "quarter", 5, (("analysis", 1),))
+    windows = [(quota, [(202501, 202503), (202504, 202506), (202511, 202602)])]
+    summary, missed = rankings.quota_summary(None, fig, rankings.current_period("year"), windows)
+    # Q1: 5 items, one 研判 → met; Q2: 4 → missed; Nov 2025–Feb 2026 holds none of these months
+    # (202502 is February 2025, 202412 December 2024) → missed.
+    assert (summary, missed) == ("季度报送任务 1/3", True)
