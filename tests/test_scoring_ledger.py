@@ -554,9 +554,14 @@ def test_the_quota_column_counts_each_windows_own_months() -> None:
     fig.add([D(10), 2, 0, 0, 0, 1, 0, 0, 1], 202502)
     fig.add([D(20), 4, 0, 0, 0, 2, 0, 0, 2], 202504)
     fig.add([D(50), 9, 0, 0, 0, 0, 0, 0, 9], 202412)
-    quota = engine.Quota("季度报送任务", "quarter", 5, (("analysis", 1),))
-    windows = [(quota, [(202501, 202503), (202504, 202506), (202511, 202602)])]
+    quarterly = engine.Quota("季度报送任务", "quarter", 5, (("analysis", 1),))
+    monthly = engine.Quota("月度报送任务", "month", 3)
+    windows = [
+        (quarterly, [(202501, 202503), (202504, 202506), (202511, 202602)]),
+        (monthly, [(202501, 202501), (202502, 202502), (202503, 202503), (202504, 202504)]),
+    ]
     summary, missed = rankings.quota_summary(None, fig, rankings.current_period("year"), windows)
     # Q1: 5 items, one 研判 → met; Q2: 4 → missed; Nov 2025–Feb 2026 holds none of these months
-    # (202502 is February 2025, 202412 December 2024) → missed.
-    assert (summary, missed) == ("季度报送任务 1/3", True)
+    # (202502 is February 2025, 202412 December 2024) → missed. Months: January 3 and April 4
+    # meet 3, February 2 and March 0 do not.
+    assert (summary, missed) == ("季度报送任务 1/3；月度报送任务 2/4", True)

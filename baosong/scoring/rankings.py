@@ -412,6 +412,9 @@ def quota_windows(version: SchemeVersion | None, period: engine.Period) -> Quota
     return result
 
 
+_NONE = [0, 0, 0, 0, 0]  # nothing submitted in a window (read only)
+
+
 @functools.lru_cache(maxsize=4096)
 def _span(first: int, last: int) -> tuple[int, ...]:
     """The months (yyyymm) from `first` to `last`, both included."""
@@ -438,8 +441,11 @@ def quota_summary(
     for quota, ranges in windows:
         met = 0
         for first, last in ranges:
-            rows = [fig.months[m] for m in _span(first, last) if m in fig.months]
-            counts = [sum(c) for c in zip(*rows, strict=True)] if rows else [0, 0, 0, 0, 0]
+            if first == last:  # a monthly window: its month's row as it is
+                counts = fig.months.get(first) or _NONE
+            else:
+                rows = [fig.months[m] for m in _span(first, last) if m in fig.months]
+                counts = [sum(c) for c in zip(*rows, strict=True)] if rows else _NONE
             if counts[0] >= quota.min_items and all(
                 counts[kind_index[k]] >= n for k, n in quota.min_kinds if k in kind_index
             ):
