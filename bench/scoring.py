@@ -81,6 +81,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "30"))
 ENTRIES = int(os.environ.get("BENCH_LEDGER_ENTRIES", "5000000"))
 RECOMPUTE_ITEMS = int(os.environ.get("BENCH_RECOMPUTE_ITEMS", "60000"))
 SEED = 20261123
+MARKER = "计分基准"  # the keyword of the items written for recording and recompute
 TZ = ledger.local_tz()
 CATEGORIES = [
     ("submit", 55),
@@ -293,7 +294,7 @@ def build_events(city: Unit, people: list[int]) -> tuple[int, list[int]]:
     Returns the number of scored events and the ids of spare submitted items for recording."""
     rng = random.Random(SEED + 1)
     counties = list(Unit.objects.filter(parent=city).order_by("code"))
-    marker = "计分基准"
+    marker = MARKER
     if not Submission.objects.filter(keywords=marker).exists():
         print(f"writing {RECOMPUTE_ITEMS:,} items with their 2025 events (once) …", flush=True)
         by = User.objects.get(username="bench00000")
@@ -301,28 +302,8 @@ def build_events(city: Unit, people: list[int]) -> tuple[int, list[int]]:
         assert province is not None
         start = dt.datetime(2025, 1, 1, tzinfo=TZ)
         with transaction.atomic():
-            subs = Submission.objects.bulk_create(
-                [
-                    Submission(
-                        unit=rng.choice(counties),
-                        item_type=rng.choice(["info", "info", "news", "special"]),
-                        kind=rng.choice(engine.ITEM_KINDS),
-                        title=f"基准稿件{n}",
-                        keywords=marker,
-                        status=Status.SUBMITTED,
-                        created_by=by,
-                        submitted_at=start,
-                    )
-                    for n in range(RECOMPUTE_ITEMS + 400)
-                ],
-                batch_size=5000,
-            )
-            Author.objects.bulk_create(
-                [Author(submission=s, user_id=rng.choice(people), share=100) for s in subs],
-                batch_size=5000,
-            )
-            Addressee.objects.bulk_create(
-                [Addressee(submission=s, unit=city) for s in subs], batch_size=5000
+            subs = _submitted_items(
+                rng, city, counties, people, RECOMPUTE_ITEMS + 400, "基准稿件", start
             )
             sub_events, pub_events = [], []
             for s in subs[:RECOMPUTE_ITEMS]:
@@ -396,28 +377,50 @@ def build_events(city: Unit, people: list[int]) -> tuple[int, list[int]]:
         .values_list("id", flat=True)[:400]
     )
     if len(spare) < 200:  # each run scores adoptions of ~120 of them: make more
-        by = User.objects.get(username="bench00000")
         counties = list(Unit.objects.filter(parent=city).order_by("code"))
         with transaction.atomic():
-            subs = Submission.objects.bulk_create(
-                Submission(
-                    unit=rng.choice(counties),
-                    item_type="info",
-                    kind=rng.choice(engine.ITEM_KINDS),
-                    title=f"基准稿件（备用）{n}",
-                    keywords=marker,
-                    status=Status.SUBMITTED,
-                    created_by=by,
-                    submitted_at=timezone.now(),
-                )
-                for n in range(400)
+            subs = _submitted_items(
+                rng, city, counties, people, 400, "基准稿件（备用）", timezone.now()
             )
-            Author.objects.bulk_create(
-                Author(submission=s, user_id=rng.choice(people), share=100) for s in subs
-            )
-            Addressee.objects.bulk_create(Addressee(submission=s, unit=city) for s in subs)
         spare += [s.pk for s in subs]
     return events, spare
+
+
+def _submitted_items(
+    rng: random.Random,
+    city: Unit,
+    counties: list[Unit],
+    people: list[int],
+    count: int,
+    title: str,
+    at: dt.datetime,
+) -> list[Submission]:
+    """`count` submitted items of the city's counties, one author each, addressed to the city."""
+    by = User.objects.get(username="bench00000")
+    subs = Submission.objects.bulk_create(
+        [
+            Submission(
+                unit=rng.choice(counties),
+                item_type=rng.choice(["info", "info", "news", "special"]),
+                kind=rng.choice(engine.ITEM_KINDS),
+                title=f"{title}{n}",
+                keywords=MARKER,
+                status=Status.SUBMITTED,
+                created_by=by,
+                submitted_at=at,
+            )
+            for n in range(count)
+        ],
+        batch_size=5000,
+    )
+    Author.objects.bulk_create(
+        [Author(submission=s, user_id=rng.choice(people), share=100) for s in subs],
+        batch_size=5000,
+    )
+    Addressee.objects.bulk_create(
+        [Addressee(submission=s, unit=city) for s in subs], batch_size=5000
+    )
+    return subs
 
 
 def _restamp(model: Any, rows: list[Any], times: list[dt.datetime]) -> None:

@@ -2,6 +2,7 @@
 rollup always equals the raw sum, recompute is idempotent, and corrections are reversals."""
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -31,19 +32,21 @@ from tests.test_publication_scenarios import submitted
 D = Decimal
 
 
-@pytest.fixture
-def city_scheme(world: Any) -> Scheme:
-    """临江市 scores its counties with the demo 'highest level only' rules from 2026-01-01."""
+def adopted_scheme(world: Any, name: str, rules: engine.Scheme) -> Scheme:
+    """A scheme of 临江市 with these rules, in force from 2026-01-01."""
     scheme = workflow.create_scheme(
-        by=world.editor_city,
-        unit=world.city_a,
-        name="临江市信息工作计分办法",
-        data=engine.scheme_as_data(engine.CITY_HIGHEST),
+        by=world.editor_city, unit=world.city_a, name=name, data=engine.scheme_as_data(rules)
     )
     workflow.adopt_version(
         by=world.editor_city, version=scheme.versions.get(), effective_from=dt.date(2026, 1, 1)
     )
     return scheme
+
+
+@pytest.fixture
+def city_scheme(world: Any) -> Scheme:
+    """临江市 scores its counties with the demo 'highest level only' rules from 2026-01-01."""
+    return adopted_scheme(world, "临江市信息工作计分办法", engine.CITY_HIGHEST)
 
 
 def unit_points(scheme: Scheme, code: str) -> Decimal:
@@ -129,9 +132,7 @@ def test_submitting_and_a_lead_adoption_by_the_city_are_scored_as_they_happen(
     item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "安平县党建")
     # 报送信息 5 分 (the city is not a level with reach points)
     assert unit_points(city_scheme, "CA1") == D("5.00")
-    journal = pubs.create_publication(
-        by=world.editor_city, unit=world.city_a, name="临江组工信息", kind=PublicationKind.JOURNAL
-    )
+    journal = city_journal(world)
     pubs.adopt(
         by=world.editor_city,
         sources=[SourceInput(item)],
@@ -163,9 +164,7 @@ def test_a_forwarded_item_adopted_by_the_province_with_an_instruction_supersedes
 ) -> None:
     editor_province = make_person("editor_province", world.province, Role.EDITOR)
     item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "人才回引")
-    journal = pubs.create_publication(
-        by=world.editor_city, unit=world.city_a, name="临江组工信息", kind=PublicationKind.JOURNAL
-    )
+    journal = city_journal(world)
     pubs.adopt(
         by=world.editor_city,
         sources=[SourceInput(item)],
@@ -409,19 +408,8 @@ def test_only_a_submitted_item_can_be_ruled_plagiarised(world: Any, city_scheme:
 @pytest.fixture
 def capped_scheme(world: Any) -> Scheme:
     """The demo 'highest level only' rules with a monthly cap of 20 points per unit."""
-    from dataclasses import replace
-
     rules = replace(engine.CITY_HIGHEST, period_cap=D(20), period_cap_per="month")
-    scheme = workflow.create_scheme(
-        by=world.editor_city,
-        unit=world.city_a,
-        name="临江市计分办法（每月上限）",
-        data=engine.scheme_as_data(rules),
-    )
-    workflow.adopt_version(
-        by=world.editor_city, version=scheme.versions.get(), effective_from=dt.date(2026, 1, 1)
-    )
-    return scheme
+    return adopted_scheme(world, "临江市计分办法（每月上限）", rules)
 
 
 def test_a_reversal_under_a_period_cap_takes_back_what_was_credited(
@@ -503,18 +491,8 @@ def test_a_forwarders_credit_under_a_period_cap_counts_its_other_items(world: An
     """The city forwards two items that the province adopts; 转报 earns it 5 each, but its
     monthly cap of 8 leaves the second 3. Recording the second adoption must read the city's
     credit in the month from the first item (the forwarder's cap window), as a recompute does."""
-    from dataclasses import replace
-
     rules = replace(engine.CITY_HIGHEST, period_cap=D(8), period_cap_per="month")
-    scheme = workflow.create_scheme(
-        by=world.editor_city,
-        unit=world.city_a,
-        name="临江市计分办法（每月上限 8 分）",
-        data=engine.scheme_as_data(rules),
-    )
-    workflow.adopt_version(
-        by=world.editor_city, version=scheme.versions.get(), effective_from=dt.date(2026, 1, 1)
-    )
+    scheme = adopted_scheme(world, "临江市计分办法（每月上限 8 分）", rules)
     editor_province = make_person("editor_province", world.province, Role.EDITOR)
     special = pubs.create_publication(
         by=editor_province, unit=world.province, name="组工专报", kind=PublicationKind.SPECIAL

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from baosong.orgs.models import Unit
@@ -304,24 +304,14 @@ def item_state(
         item_id, moment,
         item_id,
     ]  # fmt: skip
-    credit = (
-        f"SELECT 'q', CAST(%s AS BIGINT), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-        f"CAST(SUM(l.points) AS TEXT), NULL FROM {t['l']} l WHERE l.scheme_id = %s "
-        f"AND l.unit_id = (SELECT x.unit_id FROM {t['s']} x WHERE x.id = %s) "
-        "AND l.person_id IS NULL AND l.at >= %s AND l.at < %s "
-        "AND (l.item_id IS NULL OR l.item_id <> %s) "
-        f"AND l.category IN ({CAPPED_SQL})"
-    )
+    own_unit = f"(SELECT x.unit_id FROM {t['s']} x WHERE x.id = %s)"
     for version_id, scheme_id, start, end in windows:
-        sql += f" UNION ALL {credit}"
-        params += [
-            version_id,
-            scheme_id,
-            item_id,
-            connection.ops.adapt_datetimefield_value(start),
-            connection.ops.adapt_datetimefield_value(end),
-            item_id,
-        ]
+        where, where_params = _window_credit(scheme_id, own_unit, [item_id], start, end, item_id)
+        sql += (
+            " UNION ALL SELECT 'q', CAST(%s AS BIGINT), NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+            f"NULL, CAST(SUM(l.points) AS TEXT), NULL {where}"
+        )
+        params += [version_id, *where_params]
     # Compact text: psycopg keeps its parsing of statements up to 4 kB (and 50 parameters).
     rows = _prepared(" ".join(sql.split()), params)
     units: UnitRef = {}
@@ -530,11 +520,10 @@ def versions_in_force(at: dt.datetime, unit_path: str) -> list[InForce]:
     if missing:
         if len(_rules_cache) > 256:
             _rules_cache.clear()
-        for pk, data in SchemeVersion.objects.filter(pk__in=missing).values_list("id", "data"):
-            version = next(r for r in rows if r[0] == pk)
-            _rules_cache[keys[pk]] = engine.scheme_from_data(
-                {**data, "version": f"{version[1]}.{version[2]}"}
-            )
+        for version in SchemeVersion.objects.filter(pk__in=missing).only(
+            "id", "scheme_id", "number", "data"
+        ):
+            _rules_cache[keys[version.pk]] = scheme_of(version)
     return [
         InForce(
             SchemeVersion(
@@ -611,11 +600,6 @@ def counters(row: _Row, credited: Credited, item_kind: str) -> None:
         credited.setdefault(key, (e.category, e.lead, e.points))
 
 
-# PostgreSQL array types of the ledger's columns, for inserting from unnest(…).
-_LEDGER_PG_TYPES = (
-    "bigint", "bigint", "text", "bigint", "bigint", "bigint", "numeric", "text", "text", "text",
-    "boolean", "timestamptz", "int", "int", "int", "int", "int", "text", "timestamptz",
-)  # fmt: skip
 LEDGER_COLUMNS = (
     "scheme_id",
     "version_id",
@@ -685,7 +669,7 @@ def write_all(batches: Sequence[tuple[SchemeVersion, Sequence[_Row]]]) -> None:
                 for value in values:
                     copy.write_row(value)
         elif connection.vendor == "postgresql":
-            statements.append(_unnest(f"INSERT INTO {table} ({cols})", _LEDGER_PG_TYPES, values))
+            statements.append(_unnest(LedgerEntry, LEDGER_COLUMNS, values))
         else:
             statements.append(_insert(f"INSERT INTO {table} ({cols})", values))
         statements += _rollups([(version.scheme_id, rows) for version, rows in batches])
@@ -790,7 +774,7 @@ def _rollups(batches: Iterable[tuple[int, Iterable[_Row]]]) -> list[_Statement]:
     if units:
         statements.append(
             _upsert(
-                UnitMonth._meta.db_table,
+                UnitMonth,
                 ("scheme_id", "unit_id", "month"),
                 [(*key, *figures) for key, figures in units.items()],
             )
@@ -798,7 +782,7 @@ def _rollups(batches: Iterable[tuple[int, Iterable[_Row]]]) -> list[_Statement]:
     if people:
         statements.append(
             _upsert(
-                PersonMonth._meta.db_table,
+                PersonMonth,
                 ("scheme_id", "person_id", "unit_id", "month"),
                 [(*key, *figures) for key, figures in people.items()],
             )
@@ -806,31 +790,28 @@ def _rollups(batches: Iterable[tuple[int, Iterable[_Row]]]) -> list[_Statement]:
     return statements
 
 
-# PostgreSQL array types of the key and figure columns, for the one-statement bulk upsert.
-_PG_TYPES = {"points": "numeric", **{f: "int" for f in FIGURES if f != "points"}}
-
-
-def _upsert(table: str, keys: tuple[str, ...], values: list[tuple[Any, ...]]) -> _Statement:
+def _upsert(model: type[Model], keys: tuple[str, ...], values: list[tuple[Any, ...]]) -> _Statement:
+    table = model._meta.db_table
     cols = ", ".join((*keys, *FIGURES))
     adds = ", ".join(f"{f} = {table}.{f} + excluded.{f}" for f in FIGURES)
     conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {adds}"
     if connection.vendor == "postgresql":
-        types = ("bigint",) * len(keys) + tuple(_PG_TYPES[f] for f in FIGURES)
-        return _unnest(f"INSERT INTO {table} ({cols})", types, values, conflict)
-    return _insert(f"INSERT INTO {table} ({cols})", values, conflict)
+        return _unnest(model, (*keys, *FIGURES), values, conflict)
+    return _insert(f"INSERT INTO {model._meta.db_table} ({cols})", values, conflict)
 
 
 def _unnest(
-    head: str, types: Sequence[str], values: list[tuple[Any, ...]], tail: str = ""
+    model: type[Model], columns: Sequence[str], values: list[tuple[Any, ...]], tail: str = ""
 ) -> _Statement:
-    """PostgreSQL: `head` SELECT * FROM unnest(one array per column) `tail` — one statement with
-    one parameter per column whatever the number of rows, so its text (and its prepared plan,
-    see `_prepared`) is the same for one line as for a recompute's thousands."""
-    columns = [list(c) for c in zip(*values, strict=True)]
-    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    """PostgreSQL: INSERT INTO the model's table SELECT * FROM unnest(one array per column, typed
+    as the model's fields) `tail` — one parameter per column whatever the number of rows, so the
+    text (and its prepared plan, see `_prepared`) is the same for one line as for thousands."""
+    fields = [model._meta.get_field(c) for c in columns]
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    table = model._meta.db_table
     return (
-        f"{head} SELECT * FROM unnest({arrays}) {tail}",
-        [[str(v) if isinstance(v, Decimal) else v for v in c] for c in columns],
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}",
+        [[str(v) if isinstance(v, Decimal) else v for v in c] for c in zip(*values, strict=True)],
         False,
     )
 
@@ -876,9 +857,29 @@ def _booked(
     return result
 
 
-CAPPED = sorted(engine.CAP_CATEGORIES)
-# The same as SQL literals (fixed identifiers of the engine, not input).
-CAPPED_SQL = ", ".join(f"'{c}'" for c in CAPPED)
+# The categories the period cap counts, as SQL literals (fixed identifiers of the engine).
+CAPPED_SQL = ", ".join(f"'{c}'" for c in sorted(engine.CAP_CATEGORIES))
+
+
+def _window_credit(
+    scheme_id: int,
+    unit_sql: str,
+    unit_params: list[Any],
+    start: dt.datetime,
+    end: dt.datetime,
+    item_id: int,
+) -> tuple[str, list[Any]]:
+    """FROM … WHERE of the net points a unit (`unit_sql`, an expression with `unit_params`) holds
+    in a cap window from items other than `item_id`, counting only what the period cap counts
+    (`engine.window_credit`'s rule). Equalities on the index's first two columns: the planner
+    never scans a whole scheme's part of it, even with stale statistics."""
+    adapt = connection.ops.adapt_datetimefield_value
+    return (
+        f"FROM {LedgerEntry._meta.db_table} l WHERE l.scheme_id = %s AND l.unit_id = {unit_sql} "
+        "AND l.person_id IS NULL AND l.at >= %s AND l.at < %s "
+        f"AND (l.item_id IS NULL OR l.item_id <> %s) AND l.category IN ({CAPPED_SQL})",
+        [scheme_id, *unit_params, adapt(start), adapt(end), item_id],
+    )
 
 
 def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path: str) -> int:
@@ -967,30 +968,17 @@ def _window_seeds(
     if not versions or not codes:
         return {}
     tz = local_tz()
-    adapt = connection.ops.adapt_datetimefield_value
     parts, params, windows = [], [], {}
-    # One branch per version and unit: with an equality on each of the index's first two
-    # columns the planner never falls back to scanning a whole scheme's part of the index when
-    # its statistics are stale (a new scheme's lines are few to the table's last ANALYZE).
+    # One branch per version and unit (see _window_credit).
     for v in versions:
         window = engine.period_containing(v.rules.period_cap_per, at.astimezone(tz))
         windows[v.version.pk] = window.key
         for unit_id in codes:
-            parts.append(
-                f"SELECT %s, unit_id, SUM(points) FROM {LedgerEntry._meta.db_table} "
-                "WHERE scheme_id = %s AND unit_id = %s "
-                "AND person_id IS NULL AND at >= %s AND at < %s "
-                "AND (item_id IS NULL OR item_id <> %s) "
-                f"AND category IN ({CAPPED_SQL}) GROUP BY unit_id"
+            where, where_params = _window_credit(
+                v.version.scheme_id, "%s", [unit_id], window.start, window.end, item_id
             )
-            params += [
-                v.version.pk,
-                v.version.scheme_id,
-                unit_id,
-                adapt(window.start),
-                adapt(window.end),
-                item_id,
-            ]
+            parts.append(f"SELECT %s, l.unit_id, SUM(l.points) {where} GROUP BY l.unit_id")
+            params += [v.version.pk, *where_params]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()

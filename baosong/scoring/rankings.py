@@ -412,7 +412,7 @@ def quota_windows(version: SchemeVersion | None, period: engine.Period) -> Quota
     return result
 
 
-_NONE = [0, 0, 0, 0, 0]  # nothing submitted in a window (read only)
+_NONE = (0, 0, 0, 0, 0)  # nothing submitted in a window
 
 
 @functools.lru_cache(maxsize=4096)

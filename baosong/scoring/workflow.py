@@ -489,6 +489,8 @@ def _correct(
     counted: dict[Key, list[Any]] = {}
     first: dict[Key, ledger.Counts] = {}
     credited: ledger.Credited = {}
+    # (event, unit, person, category) → its first group, where a correction's reversal belongs.
+    groups: dict[tuple[str, int, int | None, str], Key] = {}
     lines = (
         LedgerEntry.objects.filter(
             version=version, unit_id__in=bad_units, at__gte=start, at__lt=end
@@ -503,14 +505,11 @@ def _correct(
     for event_key, unit_pk, person_id, category, ref, points, at, lead, *counts, kind in lines:
         if (unit_pk, ledger.month_of(at, tz)) not in bad:
             continue
-        if ref == event_key:
-            # An earlier correction's reversal belongs to the group it reversed.
-            group = next(
-                (k for k in recorded if k[:4] == (event_key, unit_pk, person_id, category)),
-                (event_key, unit_pk, person_id, category, ""),
-            )
-        else:
-            group = (event_key, unit_pk, person_id, category, ref)
+        prefix = (event_key, unit_pk, person_id, category)
+        # An earlier correction's reversal (ref = its own event) belongs to the group it reversed.
+        group = groups.setdefault(prefix, (*prefix, "" if ref == event_key else ref))
+        if ref != event_key:
+            group = (*prefix, ref)
         recorded[group] += points
         first.setdefault(group, (*counts, kind))  # type: ignore[arg-type]
         tally = counted.setdefault(group, [0, 0, 0, 0, ""])

@@ -26,11 +26,6 @@ class Recipients:
 Note = tuple[str, "Iterable[User] | Recipients", Submission, str]  # kind, to whom, item, message
 
 
-def recipients(users: "QuerySet[User]", kind: str = "") -> Recipients:
-    """The active users of `users`, to be read as their notes are written (see Recipients)."""
-    return Recipients(users)
-
-
 def send(kind: str, users: "Iterable[User] | Recipients", item: Submission, message: str) -> None:
     """One notification per user (the actor's own actions included, so history is complete);
     email unless the user turned this kind off."""

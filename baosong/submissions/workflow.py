@@ -449,19 +449,19 @@ def _clear_assignees(item: Submission) -> None:
         access.forget_facts(item)
 
 
-def _stage_actors(item: Submission, kind: str) -> "notify.Recipients | list[User]":
+def _stage_actors(item: Submission) -> "notify.Recipients | list[User]":
     stage = item.stage
     if stage is None:
         return []
     if stage.get("people"):
-        return notify.recipients(User.objects.filter(pk__in=stage["people"]), kind)
+        return notify.Recipients(User.objects.filter(pk__in=stage["people"]))
     members = Membership.objects.current().filter(unit=item.unit, role=stage["role"])
-    return notify.recipients(User.objects.filter(pk__in=members.values("user_id")), kind)
+    return notify.Recipients(User.objects.filter(pk__in=members.values("user_id")))
 
 
-def _authors(item: Submission, kind: str) -> notify.Recipients:
+def _authors(item: Submission) -> notify.Recipients:
     users: QuerySet[User] = User.objects.filter(authorships__submission=item)
-    return notify.recipients(users.order_by("authorships__position", "authorships__id"), kind)
+    return notify.Recipients(users.order_by("authorships__position", "authorships__id"))
 
 
 def _has(item: Submission, fact: str) -> bool:
@@ -515,7 +515,7 @@ def submit_for_review(*, by: User, item: Submission | int, ip: str | None = None
     )
     notify.send(
         NotificationKind.TO_REVIEW,
-        _stage_actors(item, NotificationKind.TO_REVIEW),
+        _stage_actors(item),
         item,
         gettext("《%(title)s》待您%(name)s。")
         % {"title": item.title, "name": item.stage_plan[0]["name"]},
@@ -555,14 +555,14 @@ def approve(
             [
                 (
                     NotificationKind.APPROVED,
-                    _authors(item, NotificationKind.APPROVED),
+                    _authors(item),
                     item,
                     gettext("《%(title)s》已通过%(name)s。")
                     % {"title": item.title, "name": (stage or {}).get("name", "")},
                 ),
                 (
                     NotificationKind.TO_REVIEW,
-                    _stage_actors(item, NotificationKind.TO_REVIEW),
+                    _stage_actors(item),
                     item,
                     gettext("《%(title)s》待您%(name)s。")
                     % {"title": item.title, "name": item.stage_plan[index + 1]["name"]},
@@ -598,7 +598,7 @@ def _submit(item: Submission, *, by: User, role: str, ip: str | None, approval: 
     )
     notify.send(
         NotificationKind.SUBMITTED,
-        _authors(item, NotificationKind.SUBMITTED),
+        _authors(item),
         item,
         gettext("《%(title)s》已报送至%(targets)s。") % {"title": item.title, "targets": targets},
     )
@@ -690,7 +690,7 @@ def return_to_authors(
     )
     notify.send(
         NotificationKind.RETURNED,
-        _authors(item, NotificationKind.RETURNED),
+        _authors(item),
         item,
         gettext("《%(title)s》被%(name)s退回修改：%(comment)s")
         % {
@@ -716,7 +716,7 @@ def reject(*, by: User, item: Submission | int, reason: str, ip: str | None = No
     )
     notify.send(
         NotificationKind.REJECTED,
-        _authors(item, NotificationKind.REJECTED),
+        _authors(item),
         item,
         gettext("《%(title)s》未通过%(name)s：%(reason)s")
         % {
@@ -793,7 +793,7 @@ def return_from_upper(
     )
     notify.send(
         NotificationKind.RETURNED,
-        _authors(item, NotificationKind.RETURNED),
+        _authors(item),
         item,
         gettext("《%(title)s》被%(short_name)s退回：%(comment)s")
         % {
