@@ -61,19 +61,20 @@ ACTIONS = [
     "issue",
     "publish",
     "instruct",
+    "withdraw",
     "outcomes",
 ]
 
 MATRIX = """
-    editor          ok  ok  ok  ok  ok  ok  ok  ok  ok
-    other_editor    422 422 422 422 422 ok  ok  ok  ok
-    sibling_editor  404 404 404 404 404 404 404 404 404
-    parent_before   404 404 404 404 404 404 404 404 404
-    parent_after    ok  ok  ok  ok  ok  404 404 404 ok
-    reviewer        404 404 404 404 404 404 404 404 404
-    origin_officer  404 404 404 404 404 404 404 403 ok
-    unit_admin      404 404 404 404 404 403 403 403 ok
-    audit_admin     404 404 404 404 404 404 404 404 404
+    editor          ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
+    other_editor    422 422 422 422 422 ok  ok  ok  ok  ok
+    sibling_editor  404 404 404 404 404 404 404 404 404 404
+    parent_before   404 404 404 404 404 404 404 404 404 404
+    parent_after    ok  ok  ok  ok  ok  404 404 404 404 ok
+    reviewer        404 404 404 404 404 404 404 404 404 404
+    origin_officer  404 404 404 404 404 404 404 403 403 ok
+    unit_admin      404 404 404 404 404 403 403 403 403 ok
+    audit_admin     404 404 404 404 404 404 404 404 404 404
 """
 
 
@@ -244,6 +245,8 @@ def request(setup: Setup, actor: str, action: str) -> Any:
             "instructed_on": (timezone.localdate() - dt.timedelta(days=1)).isoformat(),
         }
         return post(f"/adoptions/{setup.adoption}/instructions", body)
+    if action == "withdraw":
+        return post(f"/adoptions/{setup.adoption}/withdraw", {"reason": "误采用"})
     assert action == "outcomes"
     return client.get(f"{API}/items/{item}/outcomes")
 
@@ -254,7 +257,7 @@ def snapshot() -> dict[str, Any]:
         "items": list(Submission.objects.values("pk", "status", "stage_index").order_by("pk")),
         "publications": list(Publication.objects.values().order_by("pk")),
         "issues": list(Issue.objects.values().order_by("pk")),
-        "adoptions": list(Adoption.objects.values().order_by("pk")),
+        "adoptions": list(Adoption.all_objects.values().order_by("pk")),
         "sources": list(AdoptionSource.objects.values().order_by("pk")),
         "instructions": list(Instruction.objects.values_list("pk", flat=True)),
         "revisions": list(IssueRevision.objects.values_list("pk", flat=True)),
@@ -275,6 +278,7 @@ EVENT_OF = {
     "forward": Action.FORWARD,
     "publish": Action.PUBLISH,
     "instruct": Action.INSTRUCT,
+    "withdraw": Action.WITHDRAW_ADOPTION,
 }
 
 

@@ -498,6 +498,8 @@ def test_adopting_a_whole_item_into_an_issue(s: Scene) -> None:
         ],
         "published_url": "",
         "published_on": None,
+        "withdrawn_at": None,
+        "withdraw_reason": "",
     }
     assert adoption.body == item.body and adoption.issue == s.issue
     assert receipt(item, s.unit["CA"]).state == Handling.ADOPTED

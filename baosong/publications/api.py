@@ -97,6 +97,8 @@ class AdoptionOut(Schema):
     sources: list[dict[str, Any]]
     published_url: str
     published_on: dt.date | None
+    withdrawn_at: dt.datetime | None = None
+    withdraw_reason: str = ""
 
 
 class PublicationIn(Input):
@@ -203,6 +205,8 @@ def _adoption_out(a: Adoption) -> AdoptionOut:
         title=a.title,
         published_url=a.published_url,
         published_on=a.published_on,
+        withdrawn_at=a.withdrawn_at,
+        withdraw_reason=a.withdraw_reason,
         sources=[
             {
                 "item_id": s.submission_id,
@@ -344,6 +348,27 @@ def adopt(request: HttpRequest, payload: AdoptIn) -> Status[AdoptionOut]:
 @router.get("/adoptions/{adoption_id}", response={200: AdoptionOut, **ERRORS}, summary="采用详情")
 def get_adoption(request: HttpRequest, adoption_id: int) -> AdoptionOut:
     return _adoption_out(access.get_adoption_for(_caller(request), adoption_id))
+
+
+class WithdrawIn(Input):
+    reason: str = Field(max_length=300)
+
+
+@router.post(
+    "/adoptions/{adoption_id}/withdraw",
+    response={200: AdoptionOut, **ERRORS},
+    summary="撤销采用",
+    description="只有采用单位的编辑可以撤销；所在期次已印发（须先发起更正）或已有批示时不能撤销。"
+    "撤销后按计分办法冲减已计分数。",
+)
+def withdraw(request: HttpRequest, adoption_id: int, payload: WithdrawIn) -> AdoptionOut:
+    user = _caller(request)
+    adoption = access.get_adoption_for(user, adoption_id, need="edit")
+    return _adoption_out(
+        workflow.withdraw_adoption(
+            by=user, adoption=adoption, reason=payload.reason, ip=client_ip(request)
+        ),
+    )
 
 
 @router.post(

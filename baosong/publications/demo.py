@@ -312,6 +312,8 @@ EXTRA_TITLES = [spec.title for spec in EXTRA_ITEMS]
 
 # What the editors write -------------------------------------------------------------------------
 
+WITHDRAW_REASON = "原稿篇幅较长，误按全文采用，撤销后改为摘编采用。"
+
 ZUTUAN_EXCERPT = (
     "<p>临江市安平县对排查出的11个软弱涣散村党组织实行“组团式”帮扶，每村由一名县级领导牵头，"
     "一个县直部门、一名第一书记、一名乡镇包村干部组成帮扶团队，驻村开展“一村一策”整顿，"
@@ -614,6 +616,9 @@ class _Story:
         yigang = self.opened(ed, self.extra("yigangdingxin"))
         guapai = self.opened(ed, self.extra("guapai"))
         self.whole(ed, yigang, "临江组工信息", third, is_lead=True)
+        # 撤销采用: first taken whole by mistake, then taken back and used as an excerpt.
+        mistaken = self.whole(ed, guapai, "临江组工信息", third)
+        workflow.withdraw_adoption(by=editor, adoption=mistaken, reason=WITHDRAW_REASON)
         self.excerpt(
             ed,
             guapai,

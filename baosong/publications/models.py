@@ -101,8 +101,18 @@ class AdoptionForm(models.TextChoices):
     ONE_LINE = "one_line", _("一句话")
 
 
+class LiveAdoptions(models.Manager["Adoption"]):
+    """Adoptions that stand: a withdrawn adoption (撤销采用) is kept for the record only."""
+
+    def get_queryset(self) -> models.QuerySet["Adoption"]:
+        return super().get_queryset().filter(withdrawn_at__isnull=True)
+
+
 class Adoption(models.Model):
-    """One use of one or more items by an adopting unit: its own event for scoring."""
+    """One use of one or more items by an adopting unit: its own event for scoring.
+
+    `objects` holds the adoptions that stand (and so do related managers such as
+    `issue.adoptions`); `all_objects` also the withdrawn ones."""
 
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="adoptions")
     unit_level = models.CharField(max_length=16, choices=Level.choices)  # at the time of adoption
@@ -122,6 +132,14 @@ class Adoption(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdraw_reason = models.CharField(_("撤销原因"), max_length=300, blank=True)
+
+    objects = LiveAdoptions()
+    all_objects: models.Manager["Adoption"] = models.Manager()
 
     class Meta:
         ordering = ["issue", "position", "id"]

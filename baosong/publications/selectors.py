@@ -221,9 +221,10 @@ HANDLING_ACTIONS = (
 )
 
 
-def _adoptions(condition: Q) -> QuerySet[Adoption]:
+def _adoptions(condition: Q, withdrawn: bool = False) -> QuerySet[Adoption]:
+    manager = Adoption.all_objects if withdrawn else Adoption.objects
     return (
-        Adoption.objects.filter(condition)
+        manager.filter(condition)
         .select_related("unit", "publication", "issue")
         .prefetch_related(
             "instructions",
@@ -238,6 +239,8 @@ def where_placed(adoption: Adoption) -> str:
     if adoption.publication_kind in CHANNEL_KINDS:
         day = adoption.published_on.isoformat() if adoption.published_on else ""
         return f"《{adoption.publication.name}》{day}"
+    if adoption.withdrawn_at is not None:
+        return f"《{adoption.publication.name}》"
     if adoption.issue is not None:
         return f"《{adoption.publication.name}》{adoption.issue.year}年第{adoption.issue.number}期"
     return f"《{adoption.publication.name}》（待编期）"
@@ -260,8 +263,8 @@ def item_outcomes(item: Submission) -> Outcomes:
             outcomes.steps.append(
                 Step(step.at, "return", f"{where}退回", step.by.real_name, step.comment)
             )
-    adoptions = {a.pk: a for a in _adoptions(Q(sources__submission=item))}
-    outcomes.adoptions = list(adoptions.values())
+    adoptions = {a.pk: a for a in _adoptions(Q(sources__submission=item), withdrawn=True)}
+    outcomes.adoptions = [a for a in adoptions.values() if a.withdrawn_at is None]
     handling = list(
         Event.objects.filter(submission=item, action__in=HANDLING_ACTIONS)
         .select_related("by", "unit", "instruction")
@@ -283,6 +286,8 @@ def item_outcomes(item: Submission) -> Outcomes:
         elif event.action == Action.ADOPT and event.adoption_id in adoptions:
             adoption = adoptions[event.adoption_id]
             text = f"{unit}{where_placed(adoption)}{adoption.get_form_display()}采用"
+            if adoption.withdrawn_at is not None:
+                text += "（已撤销）"
             outcomes.steps.append(Step(event.at, "adopt", text, adoption=adoption))
         elif event.action == Action.INSTRUCT and event.instruction is not None:
             instruction = event.instruction
@@ -361,9 +366,9 @@ def unit_feedback(
             ),
             Prefetch(
                 "adoption_sources",
-                queryset=AdoptionSource.objects.select_related(
-                    "adoption__unit", "adoption__publication", "adoption__issue"
-                ).prefetch_related("adoption__instructions"),
+                queryset=AdoptionSource.objects.filter(adoption__withdrawn_at=None)
+                .select_related("adoption__unit", "adoption__publication", "adoption__issue")
+                .prefetch_related("adoption__instructions"),
             ),
         )
     )

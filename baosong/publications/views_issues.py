@@ -118,6 +118,14 @@ class CorrectionForm(forms.Form):
     )
 
 
+class WithdrawAdoptionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("撤销原因"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "wide"}),
+    )
+
+
 class AdoptionTextForm(forms.Form):
     title = forms.CharField(
         label=_("标题"), max_length=200, widget=forms.TextInput(attrs={"class": "wide"})
@@ -488,8 +496,50 @@ def adoption_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if adoption.issue is not None:
                 return _back(adoption.issue, f"#item-{adoption.pk}")
             return redirect("publication_detail", pk=adoption.publication_id)
-    context = {"adoption": adoption, "form": form, "frozen": frozen}
+    context = {
+        "adoption": adoption,
+        "form": form,
+        "frozen": frozen,
+        "withdraw_form": WithdrawAdoptionForm(),
+        "instructed": adoption.instructions.exists(),
+    }
     return render(request, "publications/issue_item_edit.html", context)
+
+
+@require_POST
+def adoption_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """撤销采用 with a reason; the page shows the refusal if the adoption cannot be withdrawn."""
+    user = _user(request)
+    adoption = access.get_adoption_for(user, pk, need="edit")
+    form = WithdrawAdoptionForm(request.POST)
+    if form.is_valid():
+        try:
+            workflow.withdraw_adoption(
+                by=user,
+                adoption=adoption,
+                reason=form.cleaned_data["reason"],
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request, gettext("已撤销对《%s》的采用，计分已相应冲减。") % adoption.title
+            )
+            return redirect("publication_detail", pk=adoption.publication_id)
+    adoption = _with_sources(Adoption.objects.select_related("publication", "issue")).get(
+        pk=adoption.pk
+    )
+    context = {
+        "adoption": adoption,
+        "form": AdoptionTextForm(
+            initial={"title": adoption.title, "is_lead": adoption.is_lead, "body": adoption.body}
+        ),
+        "frozen": adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT,
+        "withdraw_form": form,
+        "instructed": adoption.instructions.exists(),
+    }
+    return render(request, "publications/issue_item_edit.html", context, status=400)
 
 
 # Preview in the official look --------------------------------------------------------------------
@@ -540,4 +590,5 @@ urlpatterns: list[URLPattern] = [
     path("issues/<int:pk>/correct/", issue_correct, name="issue_correct"),
     path("issues/<int:pk>/preview/", issue_preview, name="issue_preview"),
     path("adoptions/<int:pk>/edit/", adoption_edit, name="adoption_edit"),
+    path("adoptions/<int:pk>/withdraw/", adoption_withdraw, name="adoption_withdraw"),
 ]

@@ -263,16 +263,7 @@ def adopt(
         "publication": publication.name,
         "issue": issue.label if issue else None,
         "published_url": published_url,
-        "sources": [
-            {
-                "item": row.submission_id,
-                "origin_unit": row.origin_unit.code,
-                "share": row.share,
-                "lead_source": row.is_lead_source,
-                "forwarded_by": row.forwarded_by.code if row.forwarded_by else None,
-            }
-            for row in rows
-        ],
+        "sources": _source_facts(rows),
     }
     for row in rows:
         _event(
@@ -642,6 +633,88 @@ def edit_adopted_text(
         after={"title": adoption.title, "is_lead": is_lead},
     )
     return adoption
+
+
+@transaction.atomic
+def withdraw_adoption(
+    *, by: User, adoption: Adoption, reason: str, ip: str | None = None
+) -> Adoption:
+    """撤销采用: take back an adoption made in error. It leaves its issue, each source item's
+    receipt here is pending again (unless another adoption of it here stands), and one event per
+    source item lets scoring reverse what the adoption earned. Not once its issue is published
+    (a correction reopens it first) nor once a leader has instructed on it."""
+    live = (
+        Adoption.objects.select_for_update(of=("self",))  # issue is nullable: lock only the row
+        .select_related("unit", "publication", "issue")
+        .filter(pk=adoption.pk)
+        .first()
+    )
+    if live is None:
+        raise ValidationError(gettext("该采用已撤销。"))
+    adoption = live
+    _editor_of(by, adoption.publication)
+    if adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT:
+        raise ValidationError(gettext("本期已印发，撤销采用请先在本期页面发起更正。"))
+    if adoption.instructions.exists():
+        raise ValidationError(gettext("该采用已有领导批示，不能撤销。"))
+    reason = reason.strip()
+    if not reason or len(reason) > 300:
+        raise ValidationError({"reason": gettext("请写明撤销原因（不超过 300 字）。")})
+    sources = list(adoption.sources.select_related("submission", "origin_unit", "forwarded_by"))
+    facts = {**adoption.scoring_facts(), "sources": _source_facts(sources), "reason": reason}
+    adoption.withdrawn_at, adoption.withdrawn_by, adoption.withdraw_reason = (
+        timezone.now(),
+        by,
+        reason,
+    )
+    adoption.issue = None
+    adoption.save(update_fields=["withdrawn_at", "withdrawn_by", "withdraw_reason", "issue"])
+    items = [s.submission_id for s in sources]
+    still = set(
+        AdoptionSource.objects.filter(
+            submission_id__in=items, adoption__unit=adoption.unit, adoption__withdrawn_at=None
+        ).values_list("submission_id", flat=True)
+    )
+    Addressee.objects.filter(
+        unit=adoption.unit, submission_id__in=set(items) - still, state=Handling.ADOPTED
+    ).update(state=Handling.PENDING)
+    for source in sources:
+        _event(
+            Action.WITHDRAW_ADOPTION,
+            by=by,
+            unit=adoption.unit,
+            ip=ip,
+            submission=source.submission,
+            adoption=adoption,
+            comment=reason,
+            facts=facts,
+        )
+        notify.send(
+            NotificationKind.SUBMITTED,
+            _authors(source.submission),
+            source.submission,
+            gettext("%(short_name)s撤销了对《%(title)s》的采用：%(reason)s")
+            % {
+                "short_name": adoption.unit.short_name,
+                "title": source.submission.title,
+                "reason": reason,
+            },
+        )
+    return adoption
+
+
+def _source_facts(sources: list[AdoptionSource]) -> list[dict[str, Any]]:
+    """The sources as an adoption's scoring facts name them."""
+    return [
+        {
+            "item": s.submission_id,
+            "origin_unit": s.origin_unit.code,
+            "share": s.share,
+            "lead_source": s.is_lead_source,
+            "forwarded_by": s.forwarded_by.code if s.forwarded_by else None,
+        }
+        for s in sources
+    ]
 
 
 def issue_snapshot(issue: Issue) -> dict[str, Any]:
