@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Sum
 from django.http import Http404
 from django.test import Client
+from django.utils import timezone
 
 from baosong.orgs import workflow as orgs_workflow
 from baosong.orgs.models import Role
@@ -58,13 +59,10 @@ def receipt_state(item: Any, unit: Any) -> str:
     return str(Addressee.objects.get(submission=item, unit=unit).state)
 
 
-def test_withdrawing_the_provinces_adoption_restores_the_citys_and_the_forward_credit(
-    world: Any, city_scheme: Scheme
-) -> None:
+def climbs_to_the_province(world: Any, item: Any) -> tuple[Any, Any]:
+    """The city forwards the item to the province, whose editor takes an excerpt into its 专报:
+    (the province's editor, the province's adoption)."""
     editor_province = make_person("editor_province", world.province, Role.EDITOR)
-    item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "人才回引")
-    journal = city_journal(world)
-    adopt(world, journal, item)
     pubs.forward(by=world.editor_city, item=item, comment="建议省里采用")
     special = pubs.create_publication(
         by=editor_province, unit=world.province, name="组工专报", kind=PublicationKind.SPECIAL
@@ -77,6 +75,15 @@ def test_withdrawing_the_provinces_adoption_restores_the_citys_and_the_forward_c
         title="人才回引的安平做法",
         body="<p>摘编</p>",
     )
+    return editor_province, adoption
+
+
+def test_withdrawing_the_provinces_adoption_restores_the_citys_and_the_forward_credit(
+    world: Any, city_scheme: Scheme
+) -> None:
+    item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "人才回引")
+    adopt(world, city_journal(world), item)
+    editor_province, adoption = climbs_to_the_province(world, item)
     # 报送 5 + 报送省级 5 + 市级采用 10, then 只计最高级别: -10 and 省级专报摘编 40 × 1.5 × 0.6 = 36.
     # 5 + 5 + 36 = 46; the city that forwarded it earns 转报 5.
     assert unit_points(city_scheme, "CA1") == D("46.00")
@@ -118,7 +125,9 @@ def test_an_adoption_from_a_draft_issue_leaves_it_and_the_item_is_pending_again(
     item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "乡村振兴")
     other = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "基层治理")
     journal = city_journal(world)
-    issue = pubs.create_issue(by=world.editor_city, publication=journal, issue_date=dt.date.today())
+    issue = pubs.create_issue(
+        by=world.editor_city, publication=journal, issue_date=timezone.localdate()
+    )
     adoption = adopt(world, journal, item, issue=issue, lead=True)
     kept = adopt(world, journal, other, issue=issue)
     # 报送 5 + 5; 市级采用 10 × 头条 1.5 = 15, and 10: 35.
@@ -149,7 +158,9 @@ def test_an_adoption_from_a_draft_issue_leaves_it_and_the_item_is_pending_again(
 def test_refusals_change_nothing(world: Any, city_scheme: Scheme) -> None:
     item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "人才工作")
     journal = city_journal(world)
-    issue = pubs.create_issue(by=world.editor_city, publication=journal, issue_date=dt.date.today())
+    issue = pubs.create_issue(
+        by=world.editor_city, publication=journal, issue_date=timezone.localdate()
+    )
     adoption = adopt(world, journal, item, issue=issue)
     lines = LedgerEntry.objects.count()
 
@@ -178,7 +189,7 @@ def test_refusals_change_nothing(world: Any, city_scheme: Scheme) -> None:
             leader_position="市委常委、组织部部长",
             level=LeaderLevel.CITY,
             text="请总结推广。",
-            instructed_on=dt.date.today(),
+            instructed_on=timezone.localdate(),
             is_principal=True,
         ),
     )
@@ -246,3 +257,80 @@ def test_the_api_withdraws_and_refuses_with_reasons(world: Any, city_scheme: Sch
     again = api.post(url, {"reason": "误采用"}, content_type="application/json")
     assert again.status_code == 404  # a withdrawn adoption is not an adoption any more
     assert "/adoptions/{adoption_id}/withdraw" in api.get("/api/v1/openapi.json").content.decode()
+
+
+# 调整头条: making an adoption the lead item (or not) while its issue is composed -------------------
+
+
+def lead_counts(scheme: Scheme, world: Any) -> tuple[int, int, Decimal]:
+    row = rankings.unit_ranking(scheme, world.city_a, rankings.current_period("year"))[0]
+    assert row.unit == world.county_a
+    return row.figures.adopted, row.figures.lead_items, row.figures.points
+
+
+def test_making_an_adoption_the_lead_item_later_changes_its_points(
+    world: Any, city_scheme: Scheme
+) -> None:
+    item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "乡村振兴")
+    journal = city_journal(world)
+    issue = pubs.create_issue(
+        by=world.editor_city, publication=journal, issue_date=timezone.localdate()
+    )
+    adoption = adopt(world, journal, item, issue=issue)
+    # 报送 5 + 市级采用 10 × 信息刊物 1 × 全文 1 = 15.
+    assert lead_counts(city_scheme, world) == (1, 0, D("15.00"))
+
+    def edit(lead: bool) -> None:
+        pubs.edit_adopted_text(
+            by=world.editor_city, adoption=adoption, title=item.title, body="", is_lead=lead
+        )
+
+    edit(True)
+    # 设为头条: the 10 is taken back and 10 × 头条 1.5 = 15 credited: 5 + 15 = 20, one lead item.
+    assert lead_counts(city_scheme, world) == (1, 1, D("20.00"))
+    lines = list(
+        LedgerEntry.objects.filter(scheme=city_scheme, unit__code="CA1", person__isnull=True)
+        .order_by("id")
+        .values_list("category", "points", "rule")
+    )
+    assert lines[-2][:2] == ("relead", D("-10.00")) and "设为头条" in lines[-2][2]
+    assert lines[-1][:2] == ("adopt", D("15.00")) and "头条 1.5" in lines[-1][2]
+    # Saving the text again without changing the flag changes nothing.
+    before = LedgerEntry.objects.count()
+    edit(True)
+    assert LedgerEntry.objects.count() == before
+    edit(False)
+    assert lead_counts(city_scheme, world) == (1, 0, D("15.00"))
+    assert Event.objects.filter(submission=item, action=Action.RELEAD).count() == 2
+    assert_rollup_equals_ledger(city_scheme)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    stats = workflow.recompute(city_scheme.versions.get(), start, start.replace(year=2027))
+    assert stats["corrected"] == 0
+
+
+def test_under_highest_only_a_lower_adoption_made_lead_counts_when_it_counts_again(
+    world: Any, city_scheme: Scheme
+) -> None:
+    item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "人才回引")
+    journal = city_journal(world)
+    issue = pubs.create_issue(
+        by=world.editor_city, publication=journal, issue_date=timezone.localdate()
+    )
+    city = adopt(world, journal, item, issue=issue)
+    editor_province, province = climbs_to_the_province(world, item)
+    # 5 + 报送省级 5 + (市级 10, superseded by 省级专报摘编 36) = 46.
+    assert unit_points(city_scheme, "CA1") == D("46.00")
+    lines = LedgerEntry.objects.count()
+    pubs.edit_adopted_text(
+        by=world.editor_city, adoption=city, title=item.title, body="", is_lead=True
+    )
+    # Only the province's adoption counts: the city's new worth earns nothing now.
+    assert LedgerEntry.objects.count() == lines
+    pubs.withdraw_adoption(by=editor_province, adoption=province, reason="误采用")
+    # -36, and the city's adoption counts again, as the lead item: 10 × 1.5 = 15.  5 + 5 + 15 = 25.
+    assert unit_points(city_scheme, "CA1") == D("25.00")
+    assert lead_counts(city_scheme, world) == (1, 1, D("25.00"))
+    assert_rollup_equals_ledger(city_scheme)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    stats = workflow.recompute(city_scheme.versions.get(), start, start.replace(year=2027))
+    assert stats["corrected"] == 0

@@ -555,7 +555,8 @@ PEOPLE = ("p1", "p2", "p3", "p4")
 @st.composite
 def histories(draw: st.DrawFn) -> list[Fact]:
     """Random but well-formed histories: items submitted, forwarded, adopted (sometimes as a
-    combined piece), instructed, withdrawn, found copied, plus deductions."""
+    combined piece), made or unmade the lead item, instructed, withdrawn, found copied, plus
+    deductions."""
     facts: list[Fact] = []
     serial = iter(range(10**6))
 
@@ -614,20 +615,29 @@ def histories(draw: st.DrawFn) -> list[Fact]:
             when += dt.timedelta(hours=draw(st.integers(0, 500)))
             level = draw(st.sampled_from(("city", "province", "central", "county")))
             adoption_id = item * 10 + adoption
-            facts.append(
-                replace(
-                    common,
-                    kind="adopt",
-                    event_id=eid(),
-                    at=when,
-                    adopting_level=level,
-                    adoption_id=adoption_id,
-                    publication_kind=draw(st.sampled_from(engine.PUBLICATION_KINDS)),
-                    form=draw(st.sampled_from(("whole", "excerpt", "one_line"))),
-                    is_lead=draw(st.booleans()),
-                    sources=(Source(item, unit, 100, True, "CITY" if forwarded else None),),
-                )
+            adopted = replace(
+                common,
+                kind="adopt",
+                event_id=eid(),
+                at=when,
+                adopting_level=level,
+                adoption_id=adoption_id,
+                publication_kind=draw(st.sampled_from(engine.PUBLICATION_KINDS)),
+                form=draw(st.sampled_from(("whole", "excerpt", "one_line"))),
+                is_lead=draw(st.booleans()),
+                sources=(Source(item, unit, 100, True, "CITY" if forwarded else None),),
             )
+            facts.append(adopted)
+            for n in range(draw(st.integers(0, 2))):  # 调整头条 while the issue is composed
+                facts.append(
+                    replace(
+                        adopted,
+                        kind="relead",
+                        event_id=eid(),
+                        at=when + dt.timedelta(minutes=30 + 20 * n),
+                        is_lead=not adopted.is_lead if n == 0 else adopted.is_lead,
+                    )
+                )
             if draw(st.booleans()):
                 facts.append(
                     replace(

@@ -249,6 +249,7 @@ class Action(models.TextChoices):
     CORRECT = "correct", _("更正")
     INSTRUCT = "instruct", _("批示")
     WITHDRAW_ADOPTION = "unadopt", _("撤销采用")
+    RELEAD = "relead", _("调整头条")
 
 
 class Event(models.Model):

@@ -613,7 +613,7 @@ def edit_adopted_text(
     """Edit the adopted title and text (the source item's own text is never touched)."""
     adoption = (
         Adoption.objects.select_for_update(of=("self",))  # issue is nullable: lock only the row
-        .select_related("publication__unit", "issue")
+        .select_related("unit", "publication__unit", "issue")
         .get(pk=adoption.pk)
     )
     _editor_of(by, adoption.publication)
@@ -621,6 +621,7 @@ def edit_adopted_text(
         raise ValidationError(gettext("本期已印发，不能修改；如需更正请先发起更正。"))
     if not title.strip() or len(title) > 200:
         raise ValidationError({"title": gettext("请填写标题（不超过 200 字）。")})
+    relead = adoption.is_lead != is_lead
     adoption.title, adoption.body, adoption.is_lead = title.strip(), clean(body), is_lead
     adoption.save(update_fields=["title", "body", "is_lead"])
     record(
@@ -632,7 +633,32 @@ def edit_adopted_text(
         unit_path=adoption.publication.unit.path,
         after={"title": adoption.title, "is_lead": is_lead},
     )
+    if relead:  # 头条 changes what the adoption is worth
+        _adoption_events(Action.RELEAD, by, adoption, ip)
     return adoption
+
+
+def _adoption_events(
+    action: str, by: User, adoption: Adoption, ip: str | None, comment: str = ""
+) -> list[AdoptionSource]:
+    """One event per source item about an existing adoption, with the facts scoring reads
+    (as the adoption's own events carry them); returns the sources."""
+    sources = list(adoption.sources.select_related("submission", "origin_unit", "forwarded_by"))
+    facts = {**adoption.scoring_facts(), "sources": _source_facts(sources)}
+    if comment:
+        facts["reason"] = comment
+    for source in sources:
+        _event(
+            action,
+            by=by,
+            unit=adoption.unit,
+            ip=ip,
+            submission=source.submission,
+            adoption=adoption,
+            comment=comment,
+            facts=facts,
+        )
+    return sources
 
 
 @transaction.atomic
@@ -660,8 +686,6 @@ def withdraw_adoption(
     reason = reason.strip()
     if not reason or len(reason) > 300:
         raise ValidationError({"reason": gettext("请写明撤销原因（不超过 300 字）。")})
-    sources = list(adoption.sources.select_related("submission", "origin_unit", "forwarded_by"))
-    facts = {**adoption.scoring_facts(), "sources": _source_facts(sources), "reason": reason}
     adoption.withdrawn_at, adoption.withdrawn_by, adoption.withdraw_reason = (
         timezone.now(),
         by,
@@ -669,6 +693,7 @@ def withdraw_adoption(
     )
     adoption.issue = None
     adoption.save(update_fields=["withdrawn_at", "withdrawn_by", "withdraw_reason", "issue"])
+    sources = _adoption_events(Action.WITHDRAW_ADOPTION, by, adoption, ip, reason)
     items = [s.submission_id for s in sources]
     still = set(
         AdoptionSource.objects.filter(
@@ -679,16 +704,6 @@ def withdraw_adoption(
         unit=adoption.unit, submission_id__in=set(items) - still, state=Handling.ADOPTED
     ).update(state=Handling.PENDING)
     for source in sources:
-        _event(
-            Action.WITHDRAW_ADOPTION,
-            by=by,
-            unit=adoption.unit,
-            ip=ip,
-            submission=source.submission,
-            adoption=adoption,
-            comment=reason,
-            facts=facts,
-        )
         notify.send(
             NotificationKind.SUBMITTED,
             _authors(source.submission),

@@ -66,11 +66,22 @@ SUBMIT = "submit"  # 报送 (first submission counts; to_levels may earn reach p
 FORWARD = "forward"  # 转报 by an upper unit (to_levels: levels of the receiving units)
 ADOPT = "adopt"  # 采用 (one fact per source item of the adoption)
 UNADOPT = "unadopt"  # 撤销采用
+RELEAD = "relead"  # 调整头条: an adoption's lead flag (is_lead) changed after it was adopted
 INSTRUCT = "instruct"  # 批示 on an adoption
 DEDUCT = "deduct"  # 扣分 decided by the assessing unit (points > 0 are deducted)
 CONFIRMED_COPY = "confirmed_copy"  # 认定抄袭: the item's points are reversed, plus a penalty
 FALSIFIED = "falsified"  # 认定虚假: likewise
-FACT_KINDS = (SUBMIT, FORWARD, ADOPT, UNADOPT, INSTRUCT, DEDUCT, CONFIRMED_COPY, FALSIFIED)
+FACT_KINDS = (
+    SUBMIT,
+    FORWARD,
+    ADOPT,
+    UNADOPT,
+    RELEAD,
+    INSTRUCT,
+    DEDUCT,
+    CONFIRMED_COPY,
+    FALSIFIED,
+)
 
 # Entry categories (what kind of credit or correction an entry is).
 CATEGORIES = (
@@ -81,6 +92,7 @@ CATEGORIES = (
     "instruct",
     "supersede",
     "withdraw",
+    "relead",
     "void",
     "penalty",
     "deduct",
@@ -88,9 +100,7 @@ CATEGORIES = (
 )
 # Categories that count toward the period cap (what was earned and its reversals); penalties,
 # deductions and quota deductions are outside the caps.
-CAP_CATEGORIES = frozenset(
-    ("submit", "reach", "adopt", "forward", "instruct", "supersede", "withdraw", "void")
-)
+CAP_CATEGORIES = frozenset(CATEGORIES) - {"penalty", "deduct", "quota"}
 
 # A line already in the ledger, as `score(recorded=…)` takes it: (event id, unit, category, ref,
 # points) of a unit's own entry.
@@ -1074,6 +1084,8 @@ class _Run:
             self.deduct(fact)
         elif kind == UNADOPT and not item.void:
             self.unadopt(fact, item)
+        elif kind == RELEAD and not item.void:
+            self.relead(fact, item)
 
     def _submit_rule(self, item_type: str) -> tuple[int, str]:
         """Points and rule of submitting an item type the scheme does not list."""
@@ -1099,13 +1111,14 @@ class _Run:
             reached.add(level)
             self.credit(fact.origin_unit, role, points, rule, "reach", fact.authors)
 
-    def adopt(self, fact: Fact, item: _Item) -> None:
+    def worth(self, fact: Fact) -> tuple[int, str]:
+        """What an adoption is worth to the fact's item (cents) with the rule in words: level ×
+        publication kind × form, the lead multiplier, the item's share of a combined piece."""
         s = self.scheme
-        level, kind = fact.adopting_level, fact.publication_kind
-        key = (level, kind, fact.form)
+        key = (fact.adopting_level, fact.publication_kind, fact.form)
         base = self.adoption_cache.get(key)
         if base is None:
-            value, text = adoption_points(s, level, kind, fact.form)
+            value, text = adoption_points(s, *key)
             base = self.adoption_cache[key] = (_cents(value), text)
         points, rule = base
         if fact.is_lead and s.lead_multiplier != ONE:
@@ -1119,10 +1132,15 @@ class _Run:
             rule += share_note
         if "×" in rule:
             rule = f"{rule} = {self.text(points)} 分"
+        return points, rule
+
+    def adopt(self, fact: Fact, item: _Item) -> None:
+        level, kind = fact.adopting_level, fact.publication_kind
+        points, rule = self.worth(fact)
         rank = (
             (
                 LEVEL_RANK.get(level, 99),
-                self.kind_rank.get(kind, len(s.kind_order)),
+                self.kind_rank.get(kind, len(self.scheme.kind_order)),
                 (fact.at, fact.event_id),
             )
             if self.highest
@@ -1171,7 +1189,7 @@ class _Run:
             record.lead,
         )
 
-    def _forward_credit(self, fact: Fact, record: _Adoption) -> None:
+    def _forward_credit(self, fact: Fact, record: _Adoption, source_event: str = "") -> None:
         s = self.scheme
         forwarder = None
         for src in fact.sources:
@@ -1194,7 +1212,7 @@ class _Run:
         else:
             points = _cents(rate)
             rule = f"转报稿件被{where}采用 {self.text(points)} 分"
-        self.credit(forwarder, "forward", points, rule, "forward", ())
+        self.credit(forwarder, "forward", points, rule, "forward", (), source_event, source_event)
 
     def unadopt(self, fact: Fact, item: _Item) -> None:
         if not item.live:
@@ -1220,6 +1238,48 @@ class _Run:
                     best = min(item.live, key=_rank_of)
                     item.best = best
                     self._credit_adoption(fact, best, f"撤销采用后改按{best.rule}")
+
+    def relead(self, fact: Fact, item: _Item) -> None:
+        """调整头条: the adoption is worth what its new lead flag makes it. Where it stands
+        credited, exactly what it was credited is taken back and the new worth credited (both
+        under the adoption's event); a forwarder's credit in proportion to it follows."""
+        live = item.live or []
+        index = next((i for i, a in enumerate(live) if a.adoption_id == fact.adoption_id), -1)
+        if index < 0 or live[index].lead == fact.is_lead:
+            return
+        record = live[index]
+        points, rule = self.worth(fact)
+        what = "设为头条" if fact.is_lead else "取消头条"
+        new = _Adoption(
+            record.event_id,
+            record.adoption_id,
+            record.level,
+            record.kind,
+            record.rank,
+            points,
+            f"{what}：{rule}",
+            fact.is_lead,
+        )
+        live[index] = new
+        if self.highest and item.best is not record:
+            return  # not the adoption that counts: its new worth counts if it ever does
+        if self.highest:
+            item.best = new
+        self.reverse(
+            (record.event_id, fact.origin_unit, "adopt"),
+            f"{what}，冲减原采用分",
+            "relead",
+            fact.authors,
+        )
+        self._credit_adoption(fact, new, new.rule)
+        if self.fraction:
+            forwards = [
+                k for k in _credit_keys(item) if k[0] == record.event_id and k[2] == "forward"
+            ]
+            for key in forwards:
+                self.reverse(key, f"{what}，冲减原转报计分", "relead", ())
+            if forwards:
+                self._forward_credit(fact, new, record.event_id)
 
     def instruct(self, fact: Fact) -> None:
         key = (fact.instruction_level, fact.principal)
@@ -1436,7 +1496,7 @@ def cap_windows(
 ) -> set[tuple[str, str]]:
     """The (unit, cap window) keys whose credit by other facts can change what `facts` earn under
     the period cap: the origin unit of each fact's item, and for an adoption the unit that
-    forwarded the item, in the window of the fact's moment (in `tz`, the scored period's time
+    forwarded the item (for an adoption or a change of its lead flag), in the window of the fact's moment (in `tz`, the scored period's time
     zone). Empty when the scheme has no period cap. For an incremental call (see `score`) pass
     only the new fact: with `recorded`, the earlier facts never look at the cap."""
     if scheme.period_cap is None:
@@ -1447,7 +1507,7 @@ def cap_windows(
             continue
         window = window_key(scheme.period_cap_per, fact.at, tz)
         keys.add((fact.origin_unit, window))
-        if fact.kind == ADOPT:
+        if fact.kind in (ADOPT, RELEAD):
             for src in fact.sources:
                 if src.item == fact.item_id and src.forwarded_by:
                     keys.add((src.forwarded_by, window))

@@ -52,6 +52,7 @@ SCORED_PUBLICATION_ACTIONS = (
     PublicationAction.FORWARD,
     PublicationAction.INSTRUCT,
     PublicationAction.WITHDRAW_ADOPTION,
+    PublicationAction.RELEAD,
 )
 UnitRef = dict[str, tuple[int, str]]  # unit code → (id, path)
 KIND_FIELDS = {
@@ -417,6 +418,13 @@ def _prepared(sql: str, params: Sequence[Any], fetch: bool = True) -> list[tuple
         raw.prepare_threshold = threshold
 
 
+ADOPTION_KIND: dict[str, str] = {
+    PublicationAction.ADOPT: engine.ADOPT,
+    PublicationAction.WITHDRAW_ADOPTION: engine.UNADOPT,
+    PublicationAction.RELEAD: engine.RELEAD,
+}
+
+
 def _publication_fact(
     pk: int,
     info: _Item,
@@ -466,7 +474,7 @@ def _publication_fact(
             **common,
         )
     return engine.Fact(
-        kind=engine.ADOPT if action == PublicationAction.ADOPT else engine.UNADOPT,
+        kind=ADOPTION_KIND[action],
         adopting_unit=data.get("adopting_unit", ""),
         adopting_level=data.get("adopting_level", ""),
         publication_kind=data.get("publication_kind", ""),

@@ -46,6 +46,7 @@ CATEGORY_LABEL = {
     "instruct": gettext_lazy("批示"),
     "supersede": gettext_lazy("只计最高级别冲减"),
     "withdraw": gettext_lazy("撤销采用"),
+    "relead": gettext_lazy("调整头条冲减"),
     "void": gettext_lazy("认定后冲减"),
     "penalty": gettext_lazy("处罚"),
     "deduct": gettext_lazy("扣分"),
