@@ -367,3 +367,24 @@ def test_a_browser_set_to_english_still_gets_chinese_until_the_switch_is_used(db
 
     page = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").get("/login/").content.decode()
     assert "登录" in page and "Sign in" not in page
+
+
+def test_the_scheme_editor_names_the_engines_codes_in_english() -> None:
+    from django.utils import translation
+
+    from baosong.scoring import forms, labels
+
+    for table, codes in labels.COVERED:
+        assert set(codes) <= set(table)
+    with translation.override("en"):
+        form = forms.RulesForm()
+        names = [row[0] for row in form.level_rows()] + [row[0] for row in form.kind_rows()]
+        assert "Provincial" in names and "Information publication" in names, names
+        assert not any("\u4e00" <= ch <= "\u9fff" for name in names for ch in name), names
+    with translation.override("zh-hans"):
+        assert [row[0] for row in forms.RulesForm().form_rows()] == [
+            "全文",
+            "摘编",
+            "综合",
+            "一句话",
+        ]

@@ -10,16 +10,16 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from baosong.scoring import engine
+from baosong.scoring import engine, labels
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 ANY = engine.WILDCARD
 
-LEVEL_CHOICES = [(level, engine.LEVEL_LABEL[level]) for level in engine.LEVELS]
-LEADER_CHOICES = [(level, engine.LEVEL_LABEL[level]) for level in engine.LEADER_LEVELS]
-KIND_CHOICES = [(k, engine.KIND_LABEL[k]) for k in engine.PUBLICATION_KINDS]
-FORM_CHOICES = [(f, engine.FORM_LABEL[f]) for f in engine.FORMS]
-GRAIN_CHOICES = [(g, engine.GRAIN_LABEL[g]) for g in engine.GRAINS]
+LEVEL_CHOICES = [(level, labels.LEVEL[level]) for level in engine.LEVELS]
+LEADER_CHOICES = [(level, labels.LEVEL[level]) for level in engine.LEADER_LEVELS]
+KIND_CHOICES = [(k, labels.KIND[k]) for k in engine.PUBLICATION_KINDS]
+FORM_CHOICES = [(f, labels.FORM[f]) for f in engine.FORMS]
+GRAIN_CHOICES = [(g, labels.GRAIN[g]) for g in engine.GRAINS]
 LEVEL_POLICY_CHOICES = [("highest", _("只计最高级别")), ("add", _("逐级累加"))]
 COMBINED_CHOICES = [
     ("shares", _("按各单位份额")),
@@ -140,40 +140,40 @@ class RulesForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for item_type in engine.ITEM_TYPES:
-            self.fields[f"submit_{item_type}"] = _points(label=engine.ITEM_TYPE_LABEL[item_type])
+            self.fields[f"submit_{item_type}"] = _points(label=labels.ITEM_TYPE[item_type])
         for level in engine.LEVELS:
-            name = engine.LEVEL_LABEL[level]
+            name = labels.LEVEL[level]
             self.fields[f"reach_{level}"] = _points(label=_label(name, _("报送到该级")))
             self.fields[f"base_{level}"] = _points(label=_label(name, _("采用基础分")))
             self.fields[f"forward_{level}"] = _points(label=_label(name, _("转报计分")))
         for kind in engine.PUBLICATION_KINDS:
-            self.fields[f"kind_{kind}"] = _points(label=engine.KIND_LABEL[kind])
+            self.fields[f"kind_{kind}"] = _points(label=labels.KIND[kind])
         for form in engine.FORMS:
-            self.fields[f"form_{form}"] = _points(label=engine.FORM_LABEL[form])
+            self.fields[f"form_{form}"] = _points(label=labels.FORM[form])
         for level in engine.LEADER_LEVELS:
-            name = engine.LEVEL_LABEL[level]
+            name = labels.LEVEL[level]
             self.fields[f"instr_{level}_principal"] = _points(label=_label(name, _("主要领导")))
             self.fields[f"instr_{level}_other"] = _points(label=_label(name, _("其他领导")))
 
     # Grids for the template: (label, bound fields…) rows.
     def submit_rows(self) -> list[tuple[str, forms.BoundField]]:
-        return [(engine.ITEM_TYPE_LABEL[t], self[f"submit_{t}"]) for t in engine.ITEM_TYPES]
+        return [(str(labels.ITEM_TYPE[t]), self[f"submit_{t}"]) for t in engine.ITEM_TYPES]
 
     def level_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField, forms.BoundField]]:
         return [
-            (engine.LEVEL_LABEL[lv], self[f"reach_{lv}"], self[f"base_{lv}"], self[f"forward_{lv}"])
+            (str(labels.LEVEL[lv]), self[f"reach_{lv}"], self[f"base_{lv}"], self[f"forward_{lv}"])
             for lv in engine.LEVELS
         ]
 
     def kind_rows(self) -> list[tuple[str, forms.BoundField]]:
-        return [(engine.KIND_LABEL[k], self[f"kind_{k}"]) for k in engine.PUBLICATION_KINDS]
+        return [(str(labels.KIND[k]), self[f"kind_{k}"]) for k in engine.PUBLICATION_KINDS]
 
     def form_rows(self) -> list[tuple[str, forms.BoundField]]:
-        return [(engine.FORM_LABEL[f], self[f"form_{f}"]) for f in engine.FORMS]
+        return [(str(labels.FORM[f]), self[f"form_{f}"]) for f in engine.FORMS]
 
     def instruction_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
         return [
-            (engine.LEVEL_LABEL[lv], self[f"instr_{lv}_principal"], self[f"instr_{lv}_other"])
+            (str(labels.LEVEL[lv]), self[f"instr_{lv}_principal"], self[f"instr_{lv}_other"])
             for lv in engine.LEADER_LEVELS
         ]
 
@@ -207,7 +207,7 @@ class QuotaForm(forms.Form):
         super().__init__(*args, **kwargs)
         for kind in engine.ITEM_KINDS:
             self.fields[f"min_{kind}"] = forms.IntegerField(
-                label=engine.ITEM_KIND_LABEL[kind],
+                label=labels.ITEM_KIND[kind],
                 required=False,
                 min_value=0,
                 error_messages={"min_value": _("不能为负数。")},
