@@ -51,6 +51,19 @@ def append_only(table: str) -> migrations.RunPython:
     return migrations.RunPython(forwards, backwards)
 
 
+def append_only_again(table: str) -> migrations.RunPython:
+    """For a migration that alters the table after `append_only`: SQLite alters a table by
+    copying it into a new one, which loses the triggers, so they are made again there."""
+
+    def forwards(apps: Any, schema_editor: Any) -> None:
+        vendor = schema_editor.connection.vendor
+        if vendor == "sqlite":
+            for sql in _reverse(table, vendor) + _statements(table, vendor):
+                schema_editor.execute(sql)
+
+    return migrations.RunPython(forwards, migrations.RunPython.noop)
+
+
 @contextmanager
 def lifted(table: str) -> Iterator[Any]:
     """Scaffolding only (benchmarks building data): a cursor in a transaction during which the
