@@ -11,10 +11,12 @@ recompute replays a whole period and corrects any difference by a reversal plus 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -99,6 +101,46 @@ class _Item:
     item_type: str
     kind: str
     authors: tuple[engine.Author, ...]
+
+
+@contextmanager
+def bulk_objects() -> Iterator[None]:
+    """Around reading and scoring a period: that builds hundreds of thousands of small objects
+    (rows, facts, entries) that hold no reference cycles, and the cyclic collector would walk
+    them again and again as they pile up (two fifths of a year's recompute)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def items_touched(start: dt.datetime, end: dt.datetime, unit_path: str) -> list[int]:
+    """The items of the units under `unit_path` with a scored event in [start, end), in id
+    order: one statement (the ORM's OR of three IN subqueries costs twice as much)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    window = [adapt(start), adapt(end)]
+    actions = [str(a) for a in SCORED_PUBLICATION_ACTIONS]
+    sql = f"""
+        SELECT x.id FROM {Submission._meta.db_table} x
+          JOIN {Unit._meta.db_table} u ON u.id = x.unit_id
+         WHERE u.path LIKE %s AND x.id IN (
+               SELECT submission_id FROM {SubmissionEvent._meta.db_table}
+                WHERE action = %s AND at >= %s AND at < %s
+               UNION
+               SELECT submission_id FROM {PublicationEvent._meta.db_table}
+                WHERE at >= %s AND at < %s AND action IN ({", ".join(["%s"] * len(actions))})
+               UNION
+               SELECT submission_id FROM {AssessmentEvent._meta.db_table}
+                WHERE at >= %s AND at < %s AND submission_id IS NOT NULL)
+         ORDER BY x.id"""
+    # Paths are digits and slashes: nothing in them is a LIKE wildcard.
+    params = [f"{unit_path}%", SubmissionAction.SUBMIT.value, *window, *window, *actions, *window]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def load_facts(item_filter: Q, until: dt.datetime | None = None) -> list[engine.Fact]:

@@ -13,10 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from django.db.models import Q
-
 from baosong.orgs.models import Unit
-from baosong.scoring import engine, history, ledger, rankings, workflow
+from baosong.scoring import engine, history, ledger, rankings
 from baosong.scoring.models import (
     AssessmentEvent,
     Decision,
@@ -76,17 +74,16 @@ def compare(
         for code, pk in Unit.objects.filter(path__startswith=parent.path).values_list("code", "pk")
         if pk in owner and str(owner[pk]) in units
     }
-    items = Q(unit__path__startswith=parent.path) & workflow.items_with_events(
-        period.start, period.end
-    )
-    facts = ledger.load_facts(items, until=period.end)
-    facts += history.historic_facts(scheme, period.start, period.end)
-    facts += _unit_deductions(scheme, parent, period)
-    entries = [
-        e._replace(unit=child_of[e.unit])
-        for e in engine.score(rules, facts, period)
-        if not e.person and e.unit in child_of
-    ]
+    with ledger.bulk_objects():
+        items = ledger.items_touched(period.start, period.end, parent.path)
+        facts = ledger.facts_of_items(items, period.end)
+        facts += history.historic_facts(scheme, period.start, period.end)
+        facts += _unit_deductions(scheme, parent, period)
+        entries = [
+            e._replace(unit=child_of[e.unit])
+            for e in engine.score(rules, facts, period)
+            if not e.person and e.unit in child_of
+        ]
     totals = engine.unit_totals(entries)
     quota = _quota_deductions(scheme, rules, facts, period, child_of)
     tried = []

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -397,14 +397,28 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
     stats = {"facts": 0, "entries": 0, "cells": 0, "corrected": 0}
     if start >= end:
         return stats
-    touched = items_with_events(start, end) & Q(unit__path__startswith=owner)
     from baosong.scoring import history
 
-    facts = (
-        ledger.load_facts(touched, until=end)
-        + history.historic_facts(scheme, start, end)
-        + ledger.unit_decision_facts(scheme, start, end)
-    )
+    with ledger.bulk_objects():
+        facts = (
+            ledger.facts_of_items(ledger.items_touched(start, end, owner), end)
+            + history.historic_facts(scheme, start, end)
+            + ledger.unit_decision_facts(scheme, start, end)
+        )
+        return _verify(version, facts, start, end, stats)
+
+
+def _verify(
+    version: SchemeVersion,
+    facts: list[engine.Fact],
+    start: dt.datetime,
+    end: dt.datetime,
+    stats: dict[str, int],
+) -> dict[str, int]:
+    """Score `facts` under `version` and correct the cells of [start, end) whose sums differ."""
+    tz = ledger.local_tz()
+    scheme = version.scheme
+    owner = scheme.unit.path
     stats["facts"] = len(facts)
     rules = ledger.scheme_of(version)
     period = engine.Period("recompute", start, end)
@@ -445,29 +459,6 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
         with transaction.atomic():
             stats["corrected"] = _correct(version, entries, bad, start, end, paths)
     return stats
-
-
-def items_with_events(start: dt.datetime, end: dt.datetime) -> Q:
-    from baosong.publications.models import Event as PublicationEvent
-    from baosong.submissions.models import Event as SubmissionEvent
-
-    return (
-        Q(
-            pk__in=SubmissionEvent.objects.filter(
-                at__gte=start, at__lt=end, action="submit"
-            ).values("submission_id")
-        )
-        | Q(
-            pk__in=PublicationEvent.objects.filter(
-                at__gte=start, at__lt=end, action__in=ledger.SCORED_PUBLICATION_ACTIONS
-            ).values("submission_id")
-        )
-        | Q(
-            pk__in=AssessmentEvent.objects.filter(
-                at__gte=start, at__lt=end, submission__isnull=False
-            ).values("submission_id")
-        )
-    )
 
 
 def _correct(
