@@ -334,3 +334,32 @@ def test_under_highest_only_a_lower_adoption_made_lead_counts_when_it_counts_aga
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     stats = workflow.recompute(city_scheme.versions.get(), start, start.replace(year=2027))
     assert stats["corrected"] == 0
+
+
+def test_the_api_edits_the_lead_flag_and_the_points_follow(world: Any, city_scheme: Scheme) -> None:
+    item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "组织振兴")
+    journal = city_journal(world)
+    issue = pubs.create_issue(
+        by=world.editor_city, publication=journal, issue_date=timezone.localdate()
+    )
+    adoption = adopt(world, journal, item, issue=issue)
+    body = Adoption.objects.get(pk=adoption.pk).body
+
+    def api(user: Any) -> Client:
+        token = orgs_workflow.create_api_token(by=user, name="测试")[1]
+        return Client(headers={"Authorization": f"Bearer {token}"})
+
+    url = f"/api/v1/adoptions/{adoption.pk}"
+    editor = api(world.editor_city)
+    done = editor.patch(url, {"is_lead": True}, content_type="application/json")
+    assert done.status_code == 200, done.content
+    assert done.json()["is_lead"] is True and done.json()["title"] == item.title
+    assert Adoption.objects.get(pk=adoption.pk).body == body  # only what was sent changes
+    # 5 + 10 × 头条 1.5 = 20.
+    assert lead_counts(city_scheme, world) == (1, 1, D("20.00"))
+    refused = api(world.officer_county_a).patch(url, {"is_lead": False}, "application/json")
+    assert refused.status_code == 403
+    pubs.publish_issue(by=world.editor_city, issue=issue)
+    frozen = editor.patch(url, {"is_lead": False}, content_type="application/json")
+    assert frozen.status_code == 422 and "更正" in frozen.json()["detail"]
+    assert lead_counts(city_scheme, world) == (1, 1, D("20.00"))

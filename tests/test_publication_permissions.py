@@ -62,19 +62,20 @@ ACTIONS = [
     "publish",
     "instruct",
     "withdraw",
+    "edit",
     "outcomes",
 ]
 
 MATRIX = """
-    editor          ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
-    other_editor    422 422 422 422 422 ok  ok  ok  ok  ok
-    sibling_editor  404 404 404 404 404 404 404 404 404 404
-    parent_before   404 404 404 404 404 404 404 404 404 404
-    parent_after    ok  ok  ok  ok  ok  404 404 404 404 ok
-    reviewer        404 404 404 404 404 404 404 404 404 404
-    origin_officer  404 404 404 404 404 404 404 403 403 ok
-    unit_admin      404 404 404 404 404 403 403 403 403 ok
-    audit_admin     404 404 404 404 404 404 404 404 404 404
+    editor          ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok
+    other_editor    422 422 422 422 422 ok  ok  ok  ok  ok  ok
+    sibling_editor  404 404 404 404 404 404 404 404 404 404 404
+    parent_before   404 404 404 404 404 404 404 404 404 404 404
+    parent_after    ok  ok  ok  ok  ok  404 404 404 404 404 ok
+    reviewer        404 404 404 404 404 404 404 404 404 404 404
+    origin_officer  404 404 404 404 404 404 404 403 403 403 ok
+    unit_admin      404 404 404 404 404 403 403 403 403 403 ok
+    audit_admin     404 404 404 404 404 404 404 404 404 404 404
 """
 
 
@@ -247,6 +248,9 @@ def request(setup: Setup, actor: str, action: str) -> Any:
         return post(f"/adoptions/{setup.adoption}/instructions", body)
     if action == "withdraw":
         return post(f"/adoptions/{setup.adoption}/withdraw", {"reason": "误采用"})
+    if action == "edit":
+        body = json.dumps({"title": "改过的标题", "is_lead": True})
+        return client.patch(f"{API}/adoptions/{setup.adoption}", body, "application/json")
     assert action == "outcomes"
     return client.get(f"{API}/items/{item}/outcomes")
 
@@ -286,6 +290,9 @@ def recorded(action: str, actor_pk: int, before: dict[str, Any]) -> bool:
     if action in EVENT_OF:
         new = Event.objects.exclude(pk__in=before["events"])
         return new.filter(action=EVENT_OF[action], by_id=actor_pk).exists()
+    if action == "edit":
+        new_audit = AuditEvent.objects.exclude(pk__in=before["audit"])
+        return new_audit.filter(action="adoption.edit", actor_id=actor_pk).exists()
     if action == "return":
         new_item_events = ItemEvent.objects.exclude(pk__in=before["item_events"])
         return new_item_events.filter(action="return_upper", by_id=actor_pk).exists()

@@ -350,6 +350,33 @@ def get_adoption(request: HttpRequest, adoption_id: int) -> AdoptionOut:
     return _adoption_out(access.get_adoption_for(_caller(request), adoption_id))
 
 
+class AdoptionPatch(Input):
+    title: str | None = Field(None, max_length=200)
+    body: str | None = None
+    is_lead: bool | None = Field(None, description="头条；改变后按计分办法调整该采用的得分")
+
+
+@router.patch(
+    "/adoptions/{adoption_id}",
+    response={200: AdoptionOut, **ERRORS},
+    summary="修改采用稿（标题、正文、头条）",
+    description="只有采用单位的编辑可以修改；所在期次已印发时须先发起更正。来源稿件的原文不变。",
+)
+def edit_adoption(request: HttpRequest, adoption_id: int, payload: AdoptionPatch) -> AdoptionOut:
+    user = _caller(request)
+    adoption = access.get_adoption_for(user, adoption_id, need="edit")
+    return _adoption_out(
+        workflow.edit_adopted_text(
+            by=user,
+            adoption=adoption,
+            title=adoption.title if payload.title is None else payload.title,
+            body=adoption.body if payload.body is None else payload.body,
+            is_lead=adoption.is_lead if payload.is_lead is None else payload.is_lead,
+            ip=client_ip(request),
+        )
+    )
+
+
 class WithdrawIn(Input):
     reason: str = Field(max_length=300)
 
