@@ -212,6 +212,28 @@ def test_withdrawing_twice_is_refused(world: Any, city_scheme: Scheme) -> None:
         pubs.withdraw_adoption(by=world.editor_city, adoption=adoption, reason="误采用")
     assert "已撤销" in str(again.value)
     assert Event.objects.filter(action=Action.WITHDRAW_ADOPTION).count() == 1
+    # Nor can a page opened before the withdrawal act on it afterwards.
+    stale = [
+        lambda: pubs.edit_adopted_text(
+            by=world.editor_city, adoption=adoption, title="x", body="", is_lead=True
+        ),
+        lambda: pubs.place_in_issue(by=world.editor_city, adoption=adoption, issue=None),
+        lambda: pubs.add_instruction(
+            by=world.editor_city,
+            adoption=adoption,
+            data=InstructionInput(
+                leader_name="李明",
+                leader_position="市委常委、组织部部长",
+                level=LeaderLevel.CITY,
+                text="请总结推广。",
+                instructed_on=timezone.localdate(),
+            ),
+        ),
+    ]
+    for act in stale:
+        with pytest.raises(ValidationError) as refused:
+            act()
+        assert "已撤销" in str(refused.value)
 
 
 def test_the_page_withdraws_with_a_reason_and_explains_a_refusal(

@@ -86,6 +86,20 @@ def _receipt(by: User, item: Submission) -> Addressee:
     )
 
 
+def _locked(adoption: Adoption, *related: str) -> Adoption:
+    """The adoption's row, locked (only its own row: the issue may be null), with `related`;
+    refused once it has been withdrawn, also by someone else a moment ago."""
+    live = (
+        Adoption.objects.select_for_update(of=("self",))
+        .select_related(*related)
+        .filter(pk=adoption.pk)
+        .first()
+    )
+    if live is None:
+        raise ValidationError(gettext("该采用已撤销。"))
+    return live
+
+
 def _authors(item: Submission) -> list[User]:
     return [a.user for a in item.authors.select_related("user")]
 
@@ -557,9 +571,7 @@ def place_in_issue(
     *, by: User, adoption: Adoption, issue: Issue | None, ip: str | None = None
 ) -> Adoption:
     """Put an adoption into a draft issue of its publication, or take it out (issue=None)."""
-    adoption = (
-        Adoption.objects.select_for_update().select_related("publication").get(pk=adoption.pk)
-    )
+    adoption = _locked(adoption, "publication")
     _editor_of(by, adoption.publication)
     if adoption.issue_id is not None:
         _draft_issue(by, adoption.issue)  # type: ignore[arg-type]
@@ -611,11 +623,7 @@ def edit_adopted_text(
     *, by: User, adoption: Adoption, title: str, body: str, is_lead: bool, ip: str | None = None
 ) -> Adoption:
     """Edit the adopted title and text (the source item's own text is never touched)."""
-    adoption = (
-        Adoption.objects.select_for_update(of=("self",))  # issue is nullable: lock only the row
-        .select_related("unit", "publication__unit", "issue")
-        .get(pk=adoption.pk)
-    )
+    adoption = _locked(adoption, "unit", "publication__unit", "issue")
     _editor_of(by, adoption.publication)
     if adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT:
         raise ValidationError(gettext("本期已印发，不能修改；如需更正请先发起更正。"))
@@ -669,15 +677,7 @@ def withdraw_adoption(
     receipt here is pending again (unless another adoption of it here stands), and one event per
     source item lets scoring reverse what the adoption earned. Not once its issue is published
     (a correction reopens it first) nor once a leader has instructed on it."""
-    live = (
-        Adoption.objects.select_for_update(of=("self",))  # issue is nullable: lock only the row
-        .select_related("unit", "publication", "issue")
-        .filter(pk=adoption.pk)
-        .first()
-    )
-    if live is None:
-        raise ValidationError(gettext("该采用已撤销。"))
-    adoption = live
+    adoption = _locked(adoption, "unit", "publication", "issue")
     _editor_of(by, adoption.publication)
     if adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT:
         raise ValidationError(gettext("本期已印发，撤销采用请先在本期页面发起更正。"))
@@ -834,11 +834,7 @@ def add_instruction(
     *, by: User, adoption: Adoption, data: InstructionInput, scan: Any = None, ip: str | None = None
 ) -> Instruction:
     """批示: a leader's instruction on an adoption, shown to the origin unit and authors."""
-    adoption = (
-        Adoption.objects.select_for_update()
-        .select_related("unit", "publication")
-        .get(pk=adoption.pk)
-    )
+    adoption = _locked(adoption, "unit", "publication")
     if adoption.unit_id not in access.editor_unit_ids(by):
         raise PermissionDenied(gettext("只有采用单位的编辑可以登记批示。"))
     errors: dict[str, str] = {}
