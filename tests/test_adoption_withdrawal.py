@@ -2,6 +2,7 @@
 the item's receipt is pending again, and scoring reverses exactly what the adoption earned."""
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -213,7 +214,7 @@ def test_withdrawing_twice_is_refused(world: Any, city_scheme: Scheme) -> None:
     assert "已撤销" in str(again.value)
     assert Event.objects.filter(action=Action.WITHDRAW_ADOPTION).count() == 1
     # Nor can a page opened before the withdrawal act on it afterwards.
-    stale = [
+    stale: list[Callable[[], object]] = [
         lambda: pubs.edit_adopted_text(
             by=world.editor_city, adoption=adoption, title="x", body="", is_lead=True
         ),

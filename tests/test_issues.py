@@ -276,7 +276,7 @@ def test_editing_an_adopted_text_leaves_the_source_item_untouched(world: Any) ->
     assert "头条" in page and "安平：一篇改过的标题" in page
 
     empty = client.post(f"/adoptions/{adoption.pk}/edit/", {"title": " ", "body": ""})
-    assert empty.status_code == 200 and "errorlist" in empty.content.decode()
+    assert empty.status_code == 400 and "errorlist" in empty.content.decode()
 
 
 def test_issue_settings_are_saved_and_a_date_in_another_year_is_refused(world: Any) -> None:

@@ -249,8 +249,8 @@ def request(setup: Setup, actor: str, action: str) -> Any:
     if action == "withdraw":
         return post(f"/adoptions/{setup.adoption}/withdraw", {"reason": "误采用"})
     if action == "edit":
-        body = json.dumps({"title": "改过的标题", "is_lead": True})
-        return client.patch(f"{API}/adoptions/{setup.adoption}", body, "application/json")
+        edit = json.dumps({"title": "改过的标题", "is_lead": True})
+        return client.patch(f"{API}/adoptions/{setup.adoption}", edit, "application/json")
     assert action == "outcomes"
     return client.get(f"{API}/items/{item}/outcomes")
 

@@ -472,19 +472,36 @@ def issue_correct(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "publications/issue_compose.html", context, status=400)
 
 
+def _edit_page(
+    request: HttpRequest,
+    adoption: Adoption,
+    form: AdoptionTextForm | None = None,
+    withdraw_form: WithdrawAdoptionForm | None = None,
+) -> HttpResponse:
+    """The adoption's edit page: its text form and the 撤销采用 section."""
+    adoption = _with_sources(Adoption.objects.select_related("publication", "issue")).get(
+        pk=adoption.pk
+    )
+    initial = {"title": adoption.title, "is_lead": adoption.is_lead, "body": adoption.body}
+    context = {
+        "adoption": adoption,
+        "form": form or AdoptionTextForm(initial=initial),
+        "frozen": adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT,
+        "withdraw_form": withdraw_form or WithdrawAdoptionForm(),
+        "instructed": adoption.instructions.exists(),
+    }
+    status = 400 if (form or withdraw_form) is not None else 200
+    return render(request, "publications/issue_item_edit.html", context, status=status)
+
+
 def adoption_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit the adopted title, text and lead flag; the source items keep their own text."""
     user = _user(request)
     adoption = access.get_adoption_for(user, pk, need="edit")
-    adoption = _with_sources(Adoption.objects.select_related("publication", "issue")).get(
-        pk=adoption.pk
-    )
-    form = AdoptionTextForm(
-        request.POST or None,
-        initial={"title": adoption.title, "is_lead": adoption.is_lead, "body": adoption.body},
-    )
-    frozen = adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        return _edit_page(request, adoption)
+    form = AdoptionTextForm(request.POST)
+    if form.is_valid():
         try:
             workflow.edit_adopted_text(
                 by=user, adoption=adoption, ip=client_ip(request), **form.cleaned_data
@@ -496,14 +513,7 @@ def adoption_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if adoption.issue is not None:
                 return _back(adoption.issue, f"#item-{adoption.pk}")
             return redirect("publication_detail", pk=adoption.publication_id)
-    context = {
-        "adoption": adoption,
-        "form": form,
-        "frozen": frozen,
-        "withdraw_form": WithdrawAdoptionForm(),
-        "instructed": adoption.instructions.exists(),
-    }
-    return render(request, "publications/issue_item_edit.html", context)
+    return _edit_page(request, adoption, form=form)
 
 
 @require_POST
@@ -513,33 +523,18 @@ def adoption_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     adoption = access.get_adoption_for(user, pk, need="edit")
     form = WithdrawAdoptionForm(request.POST)
     if form.is_valid():
+        reason = form.cleaned_data["reason"]
         try:
             workflow.withdraw_adoption(
-                by=user,
-                adoption=adoption,
-                reason=form.cleaned_data["reason"],
-                ip=client_ip(request),
+                by=user, adoption=adoption, reason=reason, ip=client_ip(request)
             )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(
-                request, gettext("已撤销对《%s》的采用，计分已相应冲减。") % adoption.title
-            )
+            done = gettext("已撤销对《%s》的采用，计分已相应冲减。") % adoption.title
+            messages.success(request, done)
             return redirect("publication_detail", pk=adoption.publication_id)
-    adoption = _with_sources(Adoption.objects.select_related("publication", "issue")).get(
-        pk=adoption.pk
-    )
-    context = {
-        "adoption": adoption,
-        "form": AdoptionTextForm(
-            initial={"title": adoption.title, "is_lead": adoption.is_lead, "body": adoption.body}
-        ),
-        "frozen": adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT,
-        "withdraw_form": form,
-        "instructed": adoption.instructions.exists(),
-    }
-    return render(request, "publications/issue_item_edit.html", context, status=400)
+    return _edit_page(request, adoption, withdraw_form=form)
 
 
 # Preview in the official look --------------------------------------------------------------------
