@@ -1,6 +1,7 @@
 """The city's editor adopts two county items (one whole as lead item, one as an excerpt), composes
 an issue of a new journal, reorders it, writes the editor's note, previews, publishes and downloads
-the .docx; the origin officers then see where their items went."""
+the .docx; the origin officers then see where their items went. Then a correction reopens the issue
+and the excerpt is withdrawn (撤销采用); its county sees that too."""
 
 import re
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ DISTRIBUTION = "报：江川省委组织部\n发：各县（市、区）委组�
 EXCERPT = "清河县选派48名年轻干部到村蹲点调研，推动解决群众急难愁盼问题96个。"
 NOTE = "本期介绍两个县在年轻干部培养上的做法，供各地参考。"
 CITY = "临江市委组织部"
+WITHDRAWN = "与上期所采稿件内容重复"
 
 
 class Shots:
@@ -281,6 +283,37 @@ def test_editor_adopts_two_items_composes_publishes_and_origin_sees_feedback(
     other_outcomes.locator("table >> text=摘编").wait_for()
     row = other_outcomes.locator("tbody tr").first.inner_text()
     assert f"《{JOURNAL}》{label}" in row and "头条" not in row, row
+    errors.check()
+
+    # 撤销采用: a correction reopens the issue, and the excerpt, taken in error, is withdrawn.
+    editor.goto(f"{server}/issues/{issue}/")
+    editor.fill("#correct textarea[name=reason]", "清河县稿件误采，撤下后重印")
+    with editor.expect_navigation():
+        editor.click("#correct button:text-is('发起更正')")
+    editor.wait_for_selector(".notice:has-text('正在更正')")
+    editor.click(f"#issue-items .issue-item:has-text('{ADOPT_SECOND}') a:text-is('编辑')")
+    editor.wait_for_url(re.compile(r"/adoptions/\d+/edit/$"))
+    editor.fill("#withdraw textarea[name=reason]", WITHDRAWN)
+    dialogs.clear()
+    editor.once("dialog", accept)
+    with editor.expect_navigation():
+        editor.click("#withdraw button:text-is('撤销采用')")
+    assert dialogs and "确定撤销这条采用吗" in dialogs[0], dialogs
+    assert editor.url == f"{server}/publications/{publication}/"
+    assert f"已撤销对《{ADOPT_SECOND}》的采用" in editor.inner_text(".messages")
+    shots.take(editor, "withdrawn")
+    editor.goto(f"{server}/issues/{issue}/")
+    assert issue_titles(editor) == [ADOPT_FIRST]
+    # Pending again in the city's inbox.
+    editor.click("nav.mainnav >> text=收件箱")
+    assert "待处理" in inbox_row(editor, ADOPT_SECOND).inner_text()
+    errors.check()
+    # The county sees both steps and the reason.
+    other.reload()
+    other_outcomes.locator(".events >> text=撤销采用").wait_for()
+    steps = other_outcomes.locator(".events").inner_text()
+    assert "（已撤销）" in steps and WITHDRAWN in steps, steps
+    assert "暂未被采用" in other_outcomes.inner_text()
     errors.check()
 
 
