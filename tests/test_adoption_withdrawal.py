@@ -56,6 +56,12 @@ def adopt(world: Any, journal: Any, item: Any, *, issue: Any = None, lead: bool 
     )
 
 
+def draft_issue(world: Any, journal: Any) -> Any:
+    return pubs.create_issue(
+        by=world.editor_city, publication=journal, issue_date=timezone.localdate()
+    )
+
+
 def receipt_state(item: Any, unit: Any) -> str:
     return str(Addressee.objects.get(submission=item, unit=unit).state)
 
@@ -126,9 +132,7 @@ def test_an_adoption_from_a_draft_issue_leaves_it_and_the_item_is_pending_again(
     item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "乡村振兴")
     other = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "基层治理")
     journal = city_journal(world)
-    issue = pubs.create_issue(
-        by=world.editor_city, publication=journal, issue_date=timezone.localdate()
-    )
+    issue = draft_issue(world, journal)
     adoption = adopt(world, journal, item, issue=issue, lead=True)
     kept = adopt(world, journal, other, issue=issue)
     # 报送 5 + 5; 市级采用 10 × 头条 1.5 = 15, and 10: 35.
@@ -159,9 +163,7 @@ def test_an_adoption_from_a_draft_issue_leaves_it_and_the_item_is_pending_again(
 def test_refusals_change_nothing(world: Any, city_scheme: Scheme) -> None:
     item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "人才工作")
     journal = city_journal(world)
-    issue = pubs.create_issue(
-        by=world.editor_city, publication=journal, issue_date=timezone.localdate()
-    )
+    issue = draft_issue(world, journal)
     adoption = adopt(world, journal, item, issue=issue)
     lines = LedgerEntry.objects.count()
 
@@ -296,9 +298,7 @@ def test_making_an_adoption_the_lead_item_later_changes_its_points(
 ) -> None:
     item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "乡村振兴")
     journal = city_journal(world)
-    issue = pubs.create_issue(
-        by=world.editor_city, publication=journal, issue_date=timezone.localdate()
-    )
+    issue = draft_issue(world, journal)
     adoption = adopt(world, journal, item, issue=issue)
     # 报送 5 + 市级采用 10 × 信息刊物 1 × 全文 1 = 15.
     assert lead_counts(city_scheme, world) == (1, 0, D("15.00"))
@@ -336,9 +336,7 @@ def test_under_highest_only_a_lower_adoption_made_lead_counts_when_it_counts_aga
 ) -> None:
     item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "人才回引")
     journal = city_journal(world)
-    issue = pubs.create_issue(
-        by=world.editor_city, publication=journal, issue_date=timezone.localdate()
-    )
+    issue = draft_issue(world, journal)
     city = adopt(world, journal, item, issue=issue)
     editor_province, province = climbs_to_the_province(world, item)
     # 5 + 报送省级 5 + (市级 10, superseded by 省级专报摘编 36) = 46.
@@ -362,9 +360,7 @@ def test_under_highest_only_a_lower_adoption_made_lead_counts_when_it_counts_aga
 def test_the_api_edits_the_lead_flag_and_the_points_follow(world: Any, city_scheme: Scheme) -> None:
     item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "组织振兴")
     journal = city_journal(world)
-    issue = pubs.create_issue(
-        by=world.editor_city, publication=journal, issue_date=timezone.localdate()
-    )
+    issue = draft_issue(world, journal)
     adoption = adopt(world, journal, item, issue=issue)
     body = Adoption.objects.get(pk=adoption.pk).body
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -202,7 +202,7 @@ def test_a_forwarded_item_adopted_by_the_province_with_an_instruction_supersedes
         dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1),
         [city_scheme.versions.get().pk],
     )
-    general = ledger.load_facts(Q(pk=item.pk))
+    general = ledger.facts_of_items([item.pk], ledger.ALL_TIME.end)
     assert sorted(fast, key=lambda f: f.event_id) == sorted(general, key=lambda f: f.event_id)
     assert {f.kind for f in fast} == {"submit", "adopt", "forward", "instruct"}
     assert {"CA1", "CA"} <= set(units)

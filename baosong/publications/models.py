@@ -148,6 +148,11 @@ class Adoption(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def in_published_issue(self) -> bool:
+        """Frozen with its issue: editing or withdrawing it needs a correction first."""
+        return self.issue is not None and self.issue.status != IssueStatus.DRAFT
+
     def scoring_facts(self) -> dict[str, Any]:
         return {
             "adopting_unit": self.unit.code,

@@ -486,7 +486,7 @@ def _edit_page(
     context = {
         "adoption": adoption,
         "form": form or AdoptionTextForm(initial=initial),
-        "frozen": adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT,
+        "frozen": adoption.in_published_issue,
         "withdraw_form": withdraw_form or WithdrawAdoptionForm(),
         "instructed": adoption.instructions.exists(),
     }

@@ -625,7 +625,7 @@ def edit_adopted_text(
     """Edit the adopted title and text (the source item's own text is never touched)."""
     adoption = _locked(adoption, "unit", "publication__unit", "issue")
     _editor_of(by, adoption.publication)
-    if adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT:
+    if adoption.in_published_issue:
         raise ValidationError(gettext("本期已印发，不能修改；如需更正请先发起更正。"))
     if not title.strip() or len(title) > 200:
         raise ValidationError({"title": gettext("请填写标题（不超过 200 字）。")})
@@ -679,7 +679,7 @@ def withdraw_adoption(
     (a correction reopens it first) nor once a leader has instructed on it."""
     adoption = _locked(adoption, "unit", "publication", "issue")
     _editor_of(by, adoption.publication)
-    if adoption.issue is not None and adoption.issue.status != IssueStatus.DRAFT:
+    if adoption.in_published_issue:
         raise ValidationError(gettext("本期已印发，撤销采用请先在本期页面发起更正。"))
     if adoption.instructions.exists():
         raise ValidationError(gettext("该采用已有领导批示，不能撤销。"))

@@ -1227,10 +1227,7 @@ class _Run:
                 "withdraw",
                 fact.authors,
             )
-            forwards = [
-                k for k in _credit_keys(item) if k[0] == record.event_id and k[2] == "forward"
-            ]
-            for key in forwards:
+            for key in _forward_keys(item, record.event_id):
                 self.reverse(key, f"撤销{where}采用，冲减转报计分", "withdraw", ())
             if self.highest and item.best is record:
                 item.best = None
@@ -1273,9 +1270,7 @@ class _Run:
         )
         self._credit_adoption(fact, new, new.rule)
         if self.fraction:
-            forwards = [
-                k for k in _credit_keys(item) if k[0] == record.event_id and k[2] == "forward"
-            ]
+            forwards = _forward_keys(item, record.event_id)
             for key in forwards:
                 self.reverse(key, f"{what}，冲减原转报计分", "relead", ())
             if forwards:
@@ -1328,6 +1323,11 @@ class _Run:
 def _credit_keys(item: _Item) -> list[tuple[str, str, str]]:
     """The (source event, unit, role) keys credited from an item, in the order first credited."""
     return [key for key in item.credited if isinstance(key, tuple)]
+
+
+def _forward_keys(item: _Item, event_id: str) -> list[tuple[str, str, str]]:
+    """The forwarders' credit keys that came with the adoption of `event_id`."""
+    return [k for k in _credit_keys(item) if k[0] == event_id and k[2] == "forward"]
 
 
 def _rank_of(record: _Adoption) -> tuple[int, int, tuple[dt.datetime, str]]:
@@ -1495,9 +1495,9 @@ def cap_windows(
     scheme: Scheme, facts: Iterable[Fact], tz: dt.tzinfo | None
 ) -> set[tuple[str, str]]:
     """The (unit, cap window) keys whose credit by other facts can change what `facts` earn under
-    the period cap: the origin unit of each fact's item, and for an adoption the unit that
-    forwarded the item (for an adoption or a change of its lead flag), in the window of the fact's moment (in `tz`, the scored period's time
-    zone). Empty when the scheme has no period cap. For an incremental call (see `score`) pass
+    the period cap: the origin unit of each fact's item, and for an adoption (or a change of its
+    lead flag) the unit that forwarded the item, in the window of the fact's moment (in `tz`, the
+    scored period's time zone). Empty when the scheme has no period cap. For an incremental call (see `score`) pass
     only the new fact: with `recorded`, the earlier facts never look at the cap."""
     if scheme.period_cap is None:
         return set()

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Model, Q
+from django.db.models import Model
 from django.utils import timezone
 
 from baosong.orgs.models import Unit
@@ -141,12 +141,6 @@ def items_touched(start: dt.datetime, end: dt.datetime, unit_path: str) -> list[
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [pk for (pk,) in cursor.fetchall()]
-
-
-def load_facts(item_filter: Q, until: dt.datetime | None = None) -> list[engine.Fact]:
-    """The engine facts of every item matching `item_filter` (a Q on Submission), up to `until`."""
-    ids = list(Submission.objects.filter(item_filter).values_list("pk", flat=True))
-    return facts_of_items(ids, until or ALL_TIME.end)
 
 
 def _aware(value: Any) -> dt.datetime:
