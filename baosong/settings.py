@@ -1,5 +1,6 @@
 """Baosong settings: one file, read from the environment, safe defaults for the SQLite demo."""
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +40,8 @@ USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
 # PostgreSQL: the score ledger's hot statements run as server-side prepared statements (see
 # scoring.ledger._prepared); turn off behind a pooler in transaction mode (pgbouncer < 1.21).
 BAOSONG_DB_PREPARE = env_bool("DB_PREPARE", True)
+# Processes a recompute may use to replay a period (see baosong.lib.forked); 1 turns it off.
+BAOSONG_WORKERS = env_int("BAOSONG_WORKERS", min(os.cpu_count() or 1, 4))
 
 INSTALLED_APPS = [
     "django.contrib.auth",

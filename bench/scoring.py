@@ -450,9 +450,12 @@ def main() -> None:
         # A migration that alters a table makes SQLite copy it, which drops its statistics:
         # gather them again, as after building, so that runs compare.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'scoring_unitmonth'")
-            if cursor.fetchone() is None:
-                cursor.execute("ANALYZE")
+            # (A new database has no statistics table yet: building gathers them.)
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if cursor.fetchone() is not None:
+                cursor.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'scoring_unitmonth'")
+                if cursor.fetchone() is None:
+                    cursor.execute("ANALYZE")
     province, cities, people = build_tree()
     main_scheme = make_scheme(province, "基准计分办法（5年台账）", engine.PROVINCE_ADD)
     counties = list(

@@ -120,11 +120,18 @@ def bulk_objects() -> Iterator[None]:
 def items_touched(start: dt.datetime, end: dt.datetime, unit_path: str) -> list[int]:
     """The items of the units under `unit_path` with a scored event in [start, end), in id
     order: one statement (the ORM's OR of three IN subqueries costs twice as much)."""
+    return [pk for pk, _ in items_touched_with_units(start, end, unit_path)]
+
+
+def items_touched_with_units(
+    start: dt.datetime, end: dt.datetime, unit_path: str
+) -> list[tuple[int, int]]:
+    """`items_touched` with each item's unit: (item id, unit id)."""
     adapt = connection.ops.adapt_datetimefield_value
     window = [adapt(start), adapt(end)]
     actions = [str(a) for a in SCORED_PUBLICATION_ACTIONS]
     sql = f"""
-        SELECT x.id FROM {Submission._meta.db_table} x
+        SELECT x.id, x.unit_id FROM {Submission._meta.db_table} x
           JOIN {Unit._meta.db_table} u ON u.id = x.unit_id
          WHERE u.path LIKE %s AND x.id IN (
                SELECT submission_id FROM {SubmissionEvent._meta.db_table}
@@ -140,7 +147,7 @@ def items_touched(start: dt.datetime, end: dt.datetime, unit_path: str) -> list[
     params = [f"{unit_path}%", SubmissionAction.SUBMIT.value, *window, *window, *actions, *window]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [pk for (pk,) in cursor.fetchall()]
+        return cursor.fetchall()  # type: ignore[no-any-return]
 
 
 def _aware(value: Any) -> dt.datetime:
@@ -178,10 +185,16 @@ AT = "CAST(at AS TEXT)"
 
 
 def facts_of_items(
-    item_ids: Sequence[int], until: dt.datetime, units_out: UnitRef | None = None
+    item_ids: Sequence[int],
+    until: dt.datetime,
+    units_out: UnitRef | None = None,
+    *,
+    authors: bool = True,
 ) -> list[engine.Fact]:
     """The facts of these items before `until`, read with plain statements (a recompute reads
-    hundreds of thousands of rows: the ORM's per-row conversions would cost more than scoring)."""
+    hundreds of thousands of rows: the ORM's per-row conversions would cost more than scoring).
+    Without `authors` the facts name no co-authors: scoring them gives the same unit entries and
+    no person entries (what a recompute compares with the unit rollup)."""
     facts: list[engine.Fact] = []
     moment = connection.ops.adapt_datetimefield_value(until)
     sub, unit_t = Submission._meta.db_table, Unit._meta.db_table
@@ -213,17 +226,18 @@ def facts_of_items(
                     unit_refs[pk] = (code, level)
                     if units_out is not None:
                         units_out[code] = (pk, path)
-            cursor.execute(
-                f"SELECT submission_id, user_id, share FROM {Author._meta.db_table} "
-                f"WHERE {where} ORDER BY submission_id, position, id",
-                params,
-            )
-            authors: dict[int, list[engine.Author]] = defaultdict(list)
-            for item_id, user, share in cursor.fetchall():
-                authors[item_id].append(engine.Author(str(user), share))
+            by_item: dict[int, list[engine.Author]] = defaultdict(list)
+            if authors:
+                cursor.execute(
+                    f"SELECT submission_id, user_id, share FROM {Author._meta.db_table} "
+                    f"WHERE {where} ORDER BY submission_id, position, id",
+                    params,
+                )
+                for item_id, user, share in cursor.fetchall():
+                    by_item[item_id].append(engine.Author(str(user), share))
             items = {
                 pk: _Item(
-                    unit_refs[unit_id][0], item_type, kind or "dynamic", tuple(authors.get(pk, ()))
+                    unit_refs[unit_id][0], item_type, kind or "dynamic", tuple(by_item.get(pk, ()))
                 )
                 for pk, unit_id, item_type, kind in heads
             }

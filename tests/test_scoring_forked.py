@@ -1,0 +1,240 @@
+"""A recompute's check on several cores (baosong.lib.forked): children read committed rows on
+their own connections and give back the same cells as one process; a disagreement found there is
+put right by the full replay, as before. These tests commit (transaction=True): a child cannot
+see an open transaction, which is also why forking is off inside one."""
+
+import datetime as dt
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from baosong.lib import forked
+from baosong.orgs.models import Role, Unit
+from baosong.publications import workflow as pubs
+from baosong.publications.models import AdoptionForm, PublicationKind
+from baosong.publications.workflow import SourceInput
+from baosong.scoring import engine, ledger, workflow
+from baosong.scoring.models import LedgerEntry, Scheme
+from conftest import make_person
+from tests.test_publication_scenarios import submitted
+from tests.test_scoring_ledger import (
+    append_stray_line,
+    assert_rollup_equals_ledger,
+    city_journal,
+    unit_points,
+)
+
+D = Decimal
+
+# A child opens its own connection: the in-memory SQLite test database would be another, empty
+# database there (and the append-only triggers refuse the flush that ends a committing test on
+# SQLite). CI runs these on PostgreSQL; bench/scoring.py runs the forked recompute on SQLite.
+forking = pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="内存中的 SQLite 测试库不能跨进程读取：在 PostgreSQL 上测试",
+)
+committing = pytest.mark.django_db(transaction=True)
+
+
+def _count_units(prefix: str) -> int:
+    return Unit.objects.filter(code__startswith=prefix).count()
+
+
+def _fail(part: str) -> int:
+    if part == "x":
+        raise ValueError(f"坏的部分 {part}")
+    return _count_units(part)
+
+
+@forking
+@committing
+def test_children_read_on_their_own_connections_and_the_parent_carries_on(world: Any) -> None:
+    if forked.workers() < 2:
+        pytest.skip("只有一个处理器或不能 fork：不分进程")
+    results = forked.run(_count_units, ["C", "CA", "P"])
+    assert results == [_count_units("C"), _count_units("CA"), _count_units("P")]
+    assert results[0] > results[1] > 0
+    # The parent's connection was neither used nor closed by the children.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+
+
+@forking
+@committing
+def test_a_childs_error_comes_back_with_its_traceback(world: Any) -> None:
+    if forked.workers() < 2:
+        pytest.skip("只有一个处理器或不能 fork：不分进程")
+    with pytest.raises(forked.ChildFailed, match="坏的部分 x"):
+        forked.run(_fail, ["x", "CA"])
+    assert Unit.objects.filter(code="CA1").exists()
+
+
+@forking
+@committing
+def test_no_forking_inside_a_transaction(settings: Any) -> None:
+    settings.BAOSONG_WORKERS = 2
+    if forked.workers() < 2:
+        pytest.skip("只有一个处理器或不能 fork：不分进程")
+    with transaction.atomic():
+        assert forked.workers() == 1
+    settings.BAOSONG_WORKERS = 1
+    assert forked.workers() == 1
+
+
+@forking
+@committing
+def test_the_forked_check_agrees_with_one_process_and_a_wrong_line_is_put_right(
+    world: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    if forked.workers() < 2:
+        pytest.skip("只有一个处理器或不能 fork：不分进程")
+    monkeypatch.setattr(workflow, "FORK_FROM", 1)
+    scheme, start, end = _province_world(world)
+    version = scheme.versions.get()
+    split = workflow.recompute(version, start, end)
+    assert split["processes"] == 2 and split["corrected"] == 0
+    settings.BAOSONG_WORKERS = 1
+    single = workflow.recompute(version, start, end)
+    assert single["processes"] == 1 and single["corrected"] == 0
+    # The same events replayed and the same cells compared.
+    assert (split["facts"], split["cells"]) == (single["facts"], single["cells"])
+    assert split["facts"] >= 8  # six submissions, two adoptions
+    settings.BAOSONG_WORKERS = 2
+    # A line the rules do not give: the children's cells disagree, the full replay reverses it.
+    before = unit_points(scheme, "CA1")
+    wrong = LedgerEntry.objects.filter(
+        scheme=scheme, unit__code="CA1", person__isnull=True, category="adopt"
+    ).first()
+    assert wrong is not None
+    append_stray_line(scheme, wrong, "7.00")
+    assert unit_points(scheme, "CA1") == before + D("7.00")
+    fixed = workflow.recompute(version, start, end)
+    assert fixed["processes"] == 1 and fixed["corrected"] > 0
+    assert unit_points(scheme, "CA1") == before
+    again = workflow.recompute(version, start, end)
+    assert again["processes"] == 2 and again["corrected"] == 0
+    assert_rollup_equals_ledger(scheme)
+
+
+def _province_world(world: Any) -> tuple[Scheme, dt.datetime, dt.datetime]:
+    """A province scheme adding every level, capped at 8 points a unit a month (so the caps
+    bind), with 20% of the province's adoption points to the forwarding city: items of three
+    counties in two cities; the cities adopt some and forward some, which the province adopts."""
+    editor_province = make_person("editor_province", world.province, Role.EDITOR)
+    editor_city_b = make_person("editor_city_b", world.city_b, Role.EDITOR)
+    people = {
+        "CA2": (
+            make_person("officer_a2", world.county_a2, Role.OFFICER),
+            make_person("reviewer_a2", world.county_a2, Role.REVIEWER),
+        ),
+        "CB1": (
+            make_person("officer_b", world.county_b, Role.OFFICER),
+            make_person("reviewer_b", world.county_b, Role.REVIEWER),
+        ),
+    }
+    rules = replace(engine.PROVINCE_ADD, period_cap=D(8), period_cap_per="month")
+    scheme = workflow.create_scheme(
+        by=editor_province,
+        unit=world.province,
+        name="省计分（封顶）",
+        data=engine.scheme_as_data(rules),
+    )
+    workflow.adopt_version(
+        by=editor_province, version=scheme.versions.get(), effective_from=dt.date(2026, 1, 1)
+    )
+    special = pubs.create_publication(
+        by=editor_province, unit=world.province, name="组工专报", kind=PublicationKind.SPECIAL
+    )
+    journal_a = city_journal(world)
+    journal_b = pubs.create_publication(
+        by=editor_city_b, unit=world.city_b, name="白河组工", kind=PublicationKind.JOURNAL
+    )
+    plan = [  # (county, adopted by its city, forwarded and adopted by the province)
+        ("CA1", True, True), ("CA1", True, False), ("CA1", False, True), ("CA1", True, False),
+        ("CA2", True, True), ("CA2", False, False), ("CB1", True, True), ("CB1", False, True),
+    ]  # fmt: skip
+    for n, (code, by_city, by_province) in enumerate(plan):
+        if code == "CA1":
+            item = submitted(
+                world.county_a, world.officer_county_a, world.reviewer_county_a, f"稿{n}"
+            )
+        else:
+            unit = world.county_a2 if code == "CA2" else world.county_b
+            item = submitted(unit, *people[code], f"稿{n}")
+        editor, journal = (
+            (world.editor_city, journal_a) if code != "CB1" else (editor_city_b, journal_b)
+        )
+        if by_city:
+            pubs.adopt(
+                by=editor,
+                sources=[SourceInput(item)],
+                publication=journal,
+                form=AdoptionForm.WHOLE,
+                title=item.title,
+            )
+        if by_province:
+            pubs.forward(by=editor, item=item, comment="建议省里采用")
+            pubs.adopt(
+                by=editor_province,
+                sources=[SourceInput(item)],
+                publication=special,
+                form=AdoptionForm.EXCERPT,
+                title=item.title,
+                body="<p>摘编</p>",
+            )
+    start = dt.datetime(2026, 1, 1, tzinfo=ledger.local_tz())
+    end = dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
+    return scheme, start, end
+
+
+@forking
+@committing
+@pytest.mark.parametrize("processes", [2, 3])
+def test_under_a_period_cap_the_forwarders_are_replayed_with_what_they_forwarded(
+    world: Any, processes: int
+) -> None:
+    scheme, start, end = _province_world(world)
+    rules = ledger.scheme_of(scheme.versions.get())
+    period = engine.Period("recompute", start, end)
+    touched = ledger.items_touched_with_units(start, end, scheme.unit.path)
+    paths = dict(Unit.objects.values_list("code", "id"))
+    one = workflow._cells(
+        engine.score(rules, ledger.facts_of_items([pk for pk, _ in touched], end), period),
+        paths,
+        ledger.local_tz(),
+    )
+    split, replayed, used = workflow._forked_cells(rules, period, touched, [], paths, processes)
+    assert used == 3 if processes == 3 else used == 2
+    assert replayed == len(ledger.facts_of_items([pk for pk, _ in touched], end))
+    assert split == one
+    # The caps bound, and both cities earned forwarding credit (replayed again with their items).
+    assert any(
+        "上限" in rule
+        for rule in LedgerEntry.objects.filter(scheme=scheme).values_list("rule", flat=True)
+    )
+    assert {code for code, pk in paths.items() if any(c[0] == pk for c in one)} >= {
+        "CA1",
+        "CA2",
+        "CB1",
+        "CA",
+        "CB",
+    }
+    # Without the second replay the forwarders' cells would be wrong (or missing): the test can
+    # tell them apart.
+    assert one[(paths["CA"], workflow.ledger.month_of(end, ledger.local_tz()))]
+
+
+@forking
+@committing
+def test_recompute_uses_the_split_check_under_a_period_cap(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workflow, "FORK_FROM", 1)
+    scheme, start, end = _province_world(world)
+    stats = workflow.recompute(scheme.versions.get(), start, end)
+    assert stats["processes"] == 2 and stats["corrected"] == 0
+    assert_rollup_equals_ledger(scheme)
