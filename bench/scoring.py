@@ -365,6 +365,10 @@ def build_events(city: Unit, people: list[int]) -> tuple[int, list[int]]:
             PubEvent.objects.bulk_create(pub_events, batch_size=5000)
         _restamp(SubEvent, sub_events, sub_times)
         _restamp(PubEvent, pub_events, pub_times)
+        # Statistics as a live database has them (autovacuum, or the bench's own ANALYZE above).
+        with connection.cursor() as cursor:
+            for model in (Submission, SubEvent, PubEvent, Addressee, Author):
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
     events = (
         SubEvent.objects.filter(submission__keywords=marker).count()
         + PubEvent.objects.filter(submission__keywords=marker).count()
@@ -596,7 +600,8 @@ def main() -> None:
     )
     print(
         f"{'recompute 2025 again (verifies, corrected ' + str(again['corrected']) + ')':<58} {second * 1000:8.0f} ms  "
-        f"{again['facts'] / second:10,.0f} events/s   target > 100,000 events/s"
+        f"{again['facts'] / second:10,.0f} events/s   target > 100,000 events/s  "
+        f"({again['processes']} processes)"
     )
     assert again["corrected"] == 0
     _ = (Q, events)

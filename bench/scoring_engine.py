@@ -26,7 +26,6 @@ import random
 import sys
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -154,8 +153,7 @@ def build_facts(seed: int = 5, target: int = TARGET_FACTS) -> list[Fact]:
         adoption_serial += 1
         at = later(when, 4)
         facts.append(
-            replace(
-                common,
+            common._replace(
                 kind="adopt",
                 event_id=eid(),
                 at=at,
@@ -170,8 +168,7 @@ def build_facts(seed: int = 5, target: int = TARGET_FACTS) -> list[Fact]:
         )
         if rng.random() < 0.14:
             facts.append(
-                replace(
-                    common,
+                common._replace(
                     kind="instruct",
                     event_id=eid(),
                     at=later(at, 5),
@@ -185,8 +182,7 @@ def build_facts(seed: int = 5, target: int = TARGET_FACTS) -> list[Fact]:
             )
         if rng.random() < 0.02:
             facts.append(
-                replace(
-                    common,
+                common._replace(
                     kind="unadopt",
                     event_id=eid(),
                     at=later(at, 2),
@@ -216,10 +212,10 @@ def build_facts(seed: int = 5, target: int = TARGET_FACTS) -> list[Fact]:
             authors=authors,
         )
         up = tree.parent[origin]
-        facts.append(replace(common, event_id=eid(), to_levels=(tree.level[up],)))
+        facts.append(common._replace(event_id=eid(), to_levels=(tree.level[up],)))
         if rng.random() < 0.04:  # returned and submitted again: earns nothing more
             when = later(when, 3)
-            facts.append(replace(common, event_id=eid(), at=when, to_levels=(tree.level[up],)))
+            facts.append(common._replace(event_id=eid(), at=when, to_levels=(tree.level[up],)))
 
         if rng.random() < 0.35:
             adopt(common, up, when, None, lead=rng.random() < 0.08)
@@ -228,8 +224,7 @@ def build_facts(seed: int = 5, target: int = TARGET_FACTS) -> list[Fact]:
         if level == "county" and rng.random() < 0.15:  # the city forwards it to the province
             when = later(when, 3)
             facts.append(
-                replace(
-                    common,
+                common._replace(
                     kind="forward",
                     event_id=eid(),
                     at=when,
@@ -243,8 +238,7 @@ def build_facts(seed: int = 5, target: int = TARGET_FACTS) -> list[Fact]:
             if rng.random() < 0.06:  # and the province on to the centre
                 when = later(when, 5)
                 facts.append(
-                    replace(
-                        common,
+                    common._replace(
                         kind="forward",
                         event_id=eid(),
                         at=when,
@@ -259,9 +253,9 @@ def build_facts(seed: int = 5, target: int = TARGET_FACTS) -> list[Fact]:
             adopt(common, "SHENG", when, None)
         roll = rng.random()
         if roll < 0.002:
-            facts.append(replace(common, kind="confirmed_copy", event_id=eid(), at=later(when, 20)))
+            facts.append(common._replace(kind="confirmed_copy", event_id=eid(), at=later(when, 20)))
         elif roll < 0.0025:
-            facts.append(replace(common, kind="falsified", event_id=eid(), at=later(when, 20)))
+            facts.append(common._replace(kind="falsified", event_id=eid(), at=later(when, 20)))
         if rng.random() < 0.004:
             facts.append(
                 Fact(

@@ -182,7 +182,7 @@ def test_highest_level_only_reverses_the_lower_adoption_when_the_item_climbs() -
 
 
 def test_highest_level_only_across_months_corrects_in_the_later_month() -> None:
-    facts = [*LADDER[:3], replace(LADDER[3], at=at(4, 8))]
+    facts = [*LADDER[:3], LADDER[3]._replace(at=at(4, 8))]
     march, april = score(HIGHEST, facts, MARCH), score(HIGHEST, facts, APRIL)
     # March: 5 + 10 + 5 = 20, and scoring April (with all facts) leaves March as it was.
     assert points_of(march, "A") == D(20)
@@ -288,7 +288,7 @@ def test_combined_piece_from_three_units_lead_split() -> None:
 
 def test_combined_piece_lead_split_keeps_every_cent() -> None:
     scheme = replace(BASE, combined_credit="lead_split", lead_fraction=D("0.4"))
-    facts = [replace(f, is_lead=True) for f in combined_facts()]
+    facts = [f._replace(is_lead=True) for f in combined_facts()]
     entries = score(scheme, facts, MARCH)
     # 10 × 0.8 × 1.5 (lead item) = 12; A 12 × 0.4 = 4.80; B and C (12 × 0.6) / 2 = 3.60 each
     assert [points_of(entries, u) for u in "ABC"] == [D("4.80"), D("3.60"), D("3.60")]
@@ -537,10 +537,10 @@ def test_demo_schemes_score_the_issue_ladder() -> None:
 
 def test_duplicate_event_ids_are_refused() -> None:
     with pytest.raises(ValueError, match="重复"):
-        score(BASE, [LADDER[0], replace(LADDER[1], event_id="s1")], MARCH)
+        score(BASE, [LADDER[0], LADDER[1]._replace(event_id="s1")], MARCH)
     # Out of time order (sorted first), and twice the same moment.
     with pytest.raises(ValueError, match="“s1”重复"):
-        score(BASE, [replace(LADDER[1], event_id="s1"), LADDER[0]], MARCH)
+        score(BASE, [LADDER[1]._replace(event_id="s1"), LADDER[0]], MARCH)
     with pytest.raises(ValueError, match="“s1”重复"):
         score(BASE, [LADDER[0], LADDER[0]], MARCH)
 
@@ -589,8 +589,7 @@ def histories(draw: st.DrawFn) -> list[Fact]:
         )
         kind = draw(st.sampled_from(engine.ITEM_KINDS))
         facts.append(
-            replace(
-                common,
+            common._replace(
                 kind="submit",
                 event_id=eid(),
                 at=when,
@@ -602,8 +601,7 @@ def histories(draw: st.DrawFn) -> list[Fact]:
         if forwarded:
             when += dt.timedelta(hours=draw(st.integers(1, 500)))
             facts.append(
-                replace(
-                    common,
+                common._replace(
                     kind="forward",
                     event_id=eid(),
                     at=when,
@@ -615,8 +613,7 @@ def histories(draw: st.DrawFn) -> list[Fact]:
             when += dt.timedelta(hours=draw(st.integers(0, 500)))
             level = draw(st.sampled_from(("city", "province", "central", "county")))
             adoption_id = item * 10 + adoption
-            adopted = replace(
-                common,
+            adopted = common._replace(
                 kind="adopt",
                 event_id=eid(),
                 at=when,
@@ -630,8 +627,7 @@ def histories(draw: st.DrawFn) -> list[Fact]:
             facts.append(adopted)
             for n in range(draw(st.integers(0, 2))):  # 调整头条 while the issue is composed
                 facts.append(
-                    replace(
-                        adopted,
+                    adopted._replace(
                         kind="relead",
                         event_id=eid(),
                         at=when + dt.timedelta(minutes=30 + 20 * n),
@@ -640,8 +636,7 @@ def histories(draw: st.DrawFn) -> list[Fact]:
                 )
             if draw(st.booleans()):
                 facts.append(
-                    replace(
-                        common,
+                    common._replace(
                         kind="instruct",
                         event_id=eid(),
                         at=when + dt.timedelta(hours=1),
@@ -653,8 +648,7 @@ def histories(draw: st.DrawFn) -> list[Fact]:
                 )
             if draw(st.integers(0, 4)) == 0:
                 facts.append(
-                    replace(
-                        common,
+                    common._replace(
                         kind="unadopt",
                         event_id=eid(),
                         at=when + dt.timedelta(hours=2),
@@ -663,8 +657,8 @@ def histories(draw: st.DrawFn) -> list[Fact]:
                 )
         if draw(st.integers(0, 5)) == 0:
             facts.append(
-                replace(
-                    common, kind="confirmed_copy", event_id=eid(), at=when + dt.timedelta(days=3)
+                common._replace(
+                    kind="confirmed_copy", event_id=eid(), at=when + dt.timedelta(days=3)
                 )
             )
     if len(items) >= 2 and draw(st.booleans()):
@@ -831,9 +825,9 @@ def test_the_worked_example_of_the_scoring_guide() -> None:
     facts = [
         submit("s1", at(3, 2), 1, "XA", authors=authors),
         adopt("a1", at(3, 4), 1, "XA", "city", adoption=1, authors=authors),
-        replace(forward("f1", at(3, 5), 1, "XA", by="SHI", to="province"), authors=authors),
+        forward("f1", at(3, 5), 1, "XA", by="SHI", to="province")._replace(authors=authors),
         adopt("a2", at(3, 9), 1, "XA", "province", adoption=2, authors=authors, forwarded_by="SHI"),
-        replace(forward("f2", at(3, 10), 1, "XA", by="SHENG", to="central"), authors=authors),
+        forward("f2", at(3, 10), 1, "XA", by="SHENG", to="central")._replace(authors=authors),
         adopt(
             "a3",
             at(3, 16),

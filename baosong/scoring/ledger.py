@@ -120,13 +120,13 @@ def bulk_objects() -> Iterator[None]:
 def items_touched(start: dt.datetime, end: dt.datetime, unit_path: str) -> list[int]:
     """The items of the units under `unit_path` with a scored event in [start, end), in id
     order: one statement (the ORM's OR of three IN subqueries costs twice as much)."""
-    return [pk for pk, _ in items_touched_with_units(start, end, unit_path)]
+    return sorted(pk for pk, _ in items_touched_with_units(start, end, unit_path))
 
 
 def items_touched_with_units(
     start: dt.datetime, end: dt.datetime, unit_path: str
 ) -> list[tuple[int, int]]:
-    """`items_touched` with each item's unit: (item id, unit id)."""
+    """`items_touched` with each item's unit: (item id, unit id), in no particular order."""
     adapt = connection.ops.adapt_datetimefield_value
     window = [adapt(start), adapt(end)]
     actions = [str(a) for a in SCORED_PUBLICATION_ACTIONS]
@@ -141,8 +141,7 @@ def items_touched_with_units(
                 WHERE at >= %s AND at < %s AND action IN ({", ".join(["%s"] * len(actions))})
                UNION
                SELECT submission_id FROM {AssessmentEvent._meta.db_table}
-                WHERE at >= %s AND at < %s AND submission_id IS NOT NULL)
-         ORDER BY x.id"""
+                WHERE at >= %s AND at < %s AND submission_id IS NOT NULL)"""
     # Paths are digits and slashes: nothing in them is a LIKE wildcard.
     params = [f"{unit_path}%", SubmissionAction.SUBMIT.value, *window, *window, *actions, *window]
     with connection.cursor() as cursor:
@@ -251,13 +250,18 @@ def facts_of_items(
                 f"WHERE {where} AND action = %s AND at < %s",
                 [*params, SubmissionAction.SUBMIT.value, moment],
             )
+            fact, submit, no_adoption = engine.Fact, engine.SUBMIT, ("", "", None, "", "whole")
             for pk, item_id, at in cursor.fetchall():
-                levels_to = tuple(first_levels.get(item_id, ()))
+                info = items[item_id]
+                # Positional (the hot path of a recompute): kind, event, moment, item, its type,
+                # kind, unit and authors, then no adoption, and the levels it was submitted to.
                 facts.append(
-                    _item_fact(
-                        items[item_id], item_id, engine.SUBMIT, f"s{pk}", at, to_levels=levels_to
+                    fact(
+                        submit, f"s{pk}", _aware(at), item_id, info.item_type, info.kind,
+                        info.unit_code, info.authors, *no_adoption, False, (),
+                        tuple(first_levels.get(item_id, ())),
                     )
-                )
+                )  # fmt: skip
             cursor.execute(
                 f"SELECT id, submission_id, action, {AT}, adoption_id, facts "
                 f"FROM {PublicationEvent._meta.db_table} WHERE {where} "

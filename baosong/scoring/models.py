@@ -185,6 +185,13 @@ class LedgerEntry(models.Model):
             ),
             models.Index(fields=["version", "event_key"], name="ledger_version_event"),
             models.Index(fields=["item", "scheme"], name="ledger_item"),
+            # Quota deductions, a few lines a unit a window: a recompute leaves them out of its
+            # comparison (they are settled, not replayed) and must not scan a year to find them.
+            models.Index(
+                fields=["scheme", "at"],
+                name="ledger_quota",
+                condition=Q(category="quota", person__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -427,11 +427,22 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
             stats["cells"] = len(set(computed) | set(stored))
             if not _disagreeing(computed, stored):
                 return stats
-        facts = ledger.facts_of_items([pk for pk, _ in touched], end) + others
+        facts = ledger.facts_of_items(sorted(pk for pk, _ in touched), end) + others
         return _verify(version, facts, start, end, stats, stored, paths)
 
 
-Part = tuple[list[int], list[engine.Fact]]  # items to read, facts already at hand
+class _Part(NamedTuple):
+    items: list[int]  # to read
+    facts: list[engine.Fact]  # already at hand (imported records, unit deductions)
+    here: bool  # the share this process replays: it keeps its facts for the second replay
+
+
+class _Share(NamedTuple):
+    cells: Cells
+    replayed: int
+    forwarded: dict[str, list[int]]  # forwarding unit → items it forwarded
+    # The facts of forwarded items, and, for the share replayed here, all its facts.
+    facts: list[engine.Fact]
 
 
 def _forked_cells(
@@ -450,52 +461,82 @@ def _forked_cells(
     its own items, and, for a unit that forwarded items, the adoptions of those items. So the
     units are shared out with their items (and their imported records and deductions); each
     process reads its items without co-authors (cells are unit sums), replays them and reports
-    its cells and which items were forwarded by whom. A unit that forwarded anything is then
-    replayed once more here with its own items and every item it forwarded, and its cells
-    replace the partial ones. Same cells as one replay of everything (tested)."""
+    its cells, which items were forwarded by whom, and those items' facts. A unit that forwarded
+    anything is then replayed once more here with its own items and every item it forwarded,
+    and its cells replace the partial ones. Only a unit with units below it receives items to
+    forward, so those units are replayed here in the first place (their facts at hand for the
+    second replay). Same cells as one replay of everything (tested)."""
     tz = ledger.local_tz()
+    above = set(
+        Unit.objects.filter(id__in=paths.values(), parent__isnull=False).values_list(
+            "parent_id", flat=True
+        )
+    )
     by_unit: dict[int, list[int]] = defaultdict(list)
     for item_id, unit_id in touched:
         by_unit[unit_id].append(item_id)
-    # Largest units first, each to the least loaded process.
-    owner_of: dict[int, int] = {}
+    # Units with units below them here (the last share); the others, largest first, each to
+    # the least loaded process.
+    last = processes - 1
+    owner_of = {unit_id: last for unit_id in by_unit if unit_id in above}
     load = [0] * processes
-    for unit_id in sorted(by_unit, key=lambda u: (-len(by_unit[u]), u)):
+    load[last] = sum(len(by_unit[u]) for u in owner_of)
+    for unit_id in sorted(set(by_unit) - above, key=lambda u: (-len(by_unit[u]), u)):
         k = load.index(min(load))
         owner_of[unit_id] = k
         load[k] += len(by_unit[unit_id])
-    parts: list[Part] = [([], []) for _ in range(processes)]
-    for unit_id, items in by_unit.items():
-        parts[owner_of[unit_id]][0].extend(items)
+    items: list[list[int]] = [[] for _ in range(processes)]
+    known: list[list[engine.Fact]] = [[] for _ in range(processes)]
+    for unit_id, unit_items in by_unit.items():
+        items[owner_of[unit_id]].extend(unit_items)
     for fact in others:
-        parts[owner_of.get(paths.get(fact.origin_unit, -1), processes - 1)][1].append(fact)
-    parts = [(sorted(items), facts) for items, facts in parts if items or facts]
+        known[owner_of.get(paths.get(fact.origin_unit, -1), last)].append(fact)
+    parts = [
+        _Part(sorted(items[k]), known[k], k == last)
+        for k in range(processes)
+        if items[k] or known[k] or k == last
+    ]
 
-    def cells_of(part: Part) -> tuple[Cells, int, dict[str, list[int]]]:
-        facts = ledger.facts_of_items(part[0], period.end, authors=False) + part[1]
+    def share(part: _Part) -> _Share:
+        facts = ledger.facts_of_items(part.items, period.end, authors=False) + part.facts
         forwarded: dict[str, list[int]] = defaultdict(list)
         for fact in facts:
             for src in fact.sources:
-                if src.forwarded_by and src.item == fact.item_id:
+                if src.forwarded_by in paths and src.item == fact.item_id:
                     forwarded[src.forwarded_by].append(src.item)
-        return _cells(engine.score(rules, facts, period), paths, tz), len(facts), dict(forwarded)
+        cells = _cells(engine.score(rules, facts, period), paths, tz)
+        replayed = len(facts)
+        if not part.here:
+            wanted = {item for items in forwarded.values() for item in items}
+            facts = [f for f in facts if f.item_id in wanted]
+        return _Share(cells, replayed, dict(forwarded), facts)
 
     computed: Cells = defaultdict(Decimal)
     replayed = 0
     forwarders: dict[str, set[int]] = defaultdict(set)
-    for cells, n, forwarded in forked.run(cells_of, parts):
-        replayed += n
-        for cell, points in cells.items():
+    again_facts: dict[str, engine.Fact] = {}
+    shares = forked.run(share, parts)
+    for result in shares:
+        replayed += result.replayed
+        for cell, points in result.cells.items():
             computed[cell] += points
-        for code, items in forwarded.items():
-            forwarders[code].update(items)
-    again = {paths[code] for code in forwarders if code in paths}
+        for code, forwarded_items in result.forwarded.items():
+            forwarders[code].update(forwarded_items)
+    again = {paths[code] for code in forwarders}
     if again:
-        wanted: set[int] = set().union(*forwarders.values())
-        for unit_id in again:
-            wanted.update(by_unit.get(unit_id, ()))
-        facts = ledger.facts_of_items(sorted(wanted), period.end, authors=False) + [
-            f for f in others if paths.get(f.origin_unit) in again
+        wanted = set().union(*forwarders.values())
+        for part, result in zip(parts, shares, strict=True):
+            for fact in result.facts:
+                if fact.item_id in wanted or (part.here and paths.get(fact.origin_unit) in again):
+                    again_facts[fact.event_id] = fact
+        # A forwarding unit without units below it (not expected) was replayed elsewhere.
+        elsewhere = sorted(
+            item for u in again if owner_of.get(u, last) != last for item in by_unit[u]
+        )
+        facts = list(again_facts.values()) + [
+            f
+            for f in ledger.facts_of_items(elsewhere, period.end, authors=False)
+            if f.event_id not in again_facts
         ]
         for cell in [c for c in computed if c[0] in again]:
             del computed[cell]
@@ -508,16 +549,18 @@ def _forked_cells(
 def _cells(entries: Iterable[engine.Entry], paths: dict[str, int], tz: dt.tzinfo) -> Cells:
     """The unit entries' sums per (unit, month); quota entries are not replayed."""
     cells: Cells = defaultdict(Decimal)
-    months: dict[dt.datetime, int] = {}  # entries of one fact share its moment
+    # The entries of one fact share its moment object (hashing an aware datetime costs a time
+    # zone conversion; the entries keep every moment alive, so no id is reused meanwhile).
+    months: dict[int, int] = {}
     for e in entries:
         if e.person or e.category == "quota":
             continue
         unit_id = paths.get(e.unit)
         if unit_id is None:
             continue
-        month = months.get(e.at)
+        month = months.get(id(e.at))
         if month is None:
-            month = months[e.at] = ledger.month_of(e.at, tz)
+            month = months[id(e.at)] = ledger.month_of(e.at, tz)
         cells[(unit_id, month)] += e.points
     return dict(cells)
 
