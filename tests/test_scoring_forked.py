@@ -238,3 +238,20 @@ def test_recompute_uses_the_split_check_under_a_period_cap(
     stats = workflow.recompute(scheme.versions.get(), start, end)
     assert stats["processes"] == 2 and stats["corrected"] == 0
     assert_rollup_equals_ledger(scheme)
+
+
+@pytest.mark.django_db
+def test_when_a_child_fails_the_check_runs_in_one_process(
+    world: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheme, start, end = _province_world(world)
+
+    def failing(fn: Any, parts: Any) -> list[Any]:
+        raise forked.ChildFailed("child process 1 ended with status 9 and no result")
+
+    monkeypatch.setattr(workflow, "FORK_FROM", 1)
+    monkeypatch.setattr(forked, "workers", lambda: 2)
+    monkeypatch.setattr(forked, "run", failing)
+    stats = workflow.recompute(scheme.versions.get(), start, end)
+    assert stats["processes"] == 1 and stats["corrected"] == 0 and stats["facts"] > 10
+    assert "several processes failed" in caplog.text

@@ -8,7 +8,6 @@ open transaction, so `workers()` is 1 inside one (and in a process with other th
 forking is unsafe, on an in-memory SQLite database, or with BAOSONG_WORKERS=1).
 """
 
-import logging
 import os
 import pickle
 import threading
@@ -19,8 +18,6 @@ from typing import TypeVar
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLite
-
-log = logging.getLogger(__name__)
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -46,8 +43,10 @@ def _child(fn: Callable[[P], R], part: P, out: int) -> None:
     """In the child: the parent's connections are left alone (neither used nor closed, which
     would end the parent's session); Django opens new ones on first use."""
     code = 0
+    inherited = []  # kept referenced until the exit, so that no finalizer runs on them here
     try:
         for conn in connections.all(initialized_only=True):
+            inherited.append(conn.connection)
             conn.connection = None
         data = pickle.dumps((True, fn(part)), protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
@@ -383,6 +384,8 @@ def _first_submissions(
 # Recompute
 
 
+log = logging.getLogger(__name__)
+
 Cells = dict[tuple[int, int], Decimal]  # (unit id, month) → points
 
 # Fewer touched items than this are replayed in one process (forking costs more than it saves).
@@ -421,12 +424,17 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
         processes = forked.workers()
         if stored and processes > 1 and len(touched) >= FORK_FROM:
             period = engine.Period("recompute", start, end)
-            computed, stats["facts"], stats["processes"] = _forked_cells(
-                rules, period, touched, others, paths, processes
-            )
-            stats["cells"] = len(set(computed) | set(stored))
-            if not _disagreeing(computed, stored):
-                return stats
+            try:
+                computed, stats["facts"], stats["processes"] = _forked_cells(
+                    rules, period, touched, others, paths, processes
+                )
+            except forked.ChildFailed:
+                # A child that failed (say, killed for memory) costs time, not the result.
+                log.exception("recompute of %s: the check in several processes failed", version)
+            else:
+                stats["cells"] = len(set(computed) | set(stored))
+                if not _disagreeing(computed, stored):
+                    return stats
         facts = ledger.facts_of_items(sorted(pk for pk, _ in touched), end) + others
         return _verify(version, facts, start, end, stats, stored, paths)
 
