@@ -207,7 +207,11 @@ def test_under_a_period_cap_the_forwarders_are_replayed_with_what_they_forwarded
         paths,
         ledger.local_tz(),
     )
-    split, replayed, used = workflow._forked_cells(rules, period, touched, [], paths, processes)
+    _stored, activity = workflow._stored_cells(scheme, start, end)
+    split, replayed, used, found = workflow._forked_cells(
+        rules, period, scheme.unit.path, activity, [], paths, processes
+    )
+    assert sorted(found) == sorted(touched)
     assert used == 3 if processes == 3 else used == 2
     assert replayed == len(ledger.facts_of_items([pk for pk, _ in touched], end))
     assert split == one

@@ -415,18 +415,18 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
 
     rules = ledger.scheme_of(version)
     with ledger.bulk_objects():
-        touched = ledger.items_touched_with_units(start, end, owner)
         paths = dict(Unit.objects.filter(path__startswith=owner).values_list("code", "id"))
-        stored = _stored_cells(scheme, start, end)
+        stored, activity = _stored_cells(scheme, start, end)
         others = history.historic_facts(scheme, start, end) + ledger.unit_decision_facts(
             scheme, start, end
         )
+        touched = None
         processes = forked.workers()
-        if stored and processes > 1 and len(touched) >= FORK_FROM:
+        if stored and processes > 1 and sum(activity.values()) >= FORK_FROM:
             period = engine.Period("recompute", start, end)
             try:
-                computed, stats["facts"], stats["processes"] = _forked_cells(
-                    rules, period, touched, others, paths, processes
+                computed, stats["facts"], stats["processes"], touched = _forked_cells(
+                    rules, period, owner, activity, others, paths, processes
                 )
             except forked.ChildFailed:
                 # A child that failed (say, killed for memory) costs time, not the result.
@@ -435,14 +435,16 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
                 stats["cells"] = len(set(computed) | set(stored))
                 if not _disagreeing(computed, stored):
                     return stats
+        if touched is None:
+            touched = ledger.items_touched_with_units(start, end, owner)
         facts = ledger.facts_of_items(sorted(pk for pk, _ in touched), end) + others
         return _verify(version, facts, start, end, stats, stored, paths)
 
 
 class _Part(NamedTuple):
-    items: list[int]  # to read
+    units: frozenset[int]  # whose items this share replays …
+    but: bool  # … or, for the share replayed here, every unit but these
     facts: list[engine.Fact]  # already at hand (imported records, unit deductions)
-    here: bool  # the share this process replays: it keeps its facts for the second replay
 
 
 class _Share(NamedTuple):
@@ -456,57 +458,60 @@ class _Share(NamedTuple):
 def _forked_cells(
     rules: engine.Scheme,
     period: engine.Period,
-    touched: list[tuple[int, int]],
+    owner_path: str,
+    activity: dict[int, int],
     others: list[engine.Fact],
     paths: dict[str, int],
     processes: int,
-) -> tuple[Cells, int, int]:
+) -> tuple[Cells, int, int, list[tuple[int, int]]]:
     """The unit cells of the period, computed by `processes` processes side by side: (cells,
-    facts replayed, processes used).
+    facts replayed, processes used, the items touched with their units).
 
     What a unit earns depends only on the facts that credit it, replayed in time order (the
     period cap counts a unit's window, the item cap a unit's credit from one item): the facts of
     its own items, and, for a unit that forwarded items, the adoptions of those items. So the
-    units are shared out with their items (and their imported records and deductions); each
-    process reads its items without co-authors (cells are unit sums), replays them and reports
-    its cells, which items were forwarded by whom, and those items' facts. A unit that forwarded
-    anything is then replayed once more here with its own items and every item it forwarded,
-    and its cells replace the partial ones. Only a unit with units below it receives items to
-    forward, so those units are replayed here in the first place (their facts at hand for the
-    second replay). Same cells as one replay of everything (tested)."""
+    units are shared out (by their `activity`, items submitted and adopted as the rollup counts
+    them) with their items, imported records and deductions; each process finds its items,
+    reads them without co-authors (cells are unit sums), replays them and reports its cells,
+    which items were forwarded by whom, and those items' facts. A unit that forwarded anything
+    is then replayed once more here with its own items and every item it forwarded, and its
+    cells replace the partial ones. Only a unit with units below it receives items to forward,
+    so those units are replayed here in the first place (their facts at hand for the second
+    replay). Same cells as one replay of everything (tested)."""
     tz = ledger.local_tz()
     above = set(
         Unit.objects.filter(id__in=paths.values(), parent__isnull=False).values_list(
             "parent_id", flat=True
         )
     )
-    by_unit: dict[int, list[int]] = defaultdict(list)
-    for item_id, unit_id in touched:
-        by_unit[unit_id].append(item_id)
-    # Units with units below them here (the last share); the others, largest first, each to
-    # the least loaded process.
+    # Units with units below them, and units with nothing in the rollup, here (the last
+    # share); the others, busiest first, each to the least loaded process.
     last = processes - 1
-    owner_of = {unit_id: last for unit_id in by_unit if unit_id in above}
     load = [0] * processes
-    load[last] = sum(len(by_unit[u]) for u in owner_of)
-    for unit_id in sorted(set(by_unit) - above, key=lambda u: (-len(by_unit[u]), u)):
+    load[last] = sum(n for u, n in activity.items() if u in above)
+    owner_of: dict[int, int] = {}
+    for unit_id in sorted(set(activity) - above, key=lambda u: (-activity[u], u)):
         k = load.index(min(load))
         owner_of[unit_id] = k
-        load[k] += len(by_unit[unit_id])
-    items: list[list[int]] = [[] for _ in range(processes)]
+        load[k] += activity[unit_id]
+    units: list[set[int]] = [set() for _ in range(processes)]
     known: list[list[engine.Fact]] = [[] for _ in range(processes)]
-    for unit_id, unit_items in by_unit.items():
-        items[owner_of[unit_id]].extend(unit_items)
+    for unit_id, k in owner_of.items():
+        units[k].add(unit_id)
     for fact in others:
         known[owner_of.get(paths.get(fact.origin_unit, -1), last)].append(fact)
-    parts = [
-        _Part(sorted(items[k]), known[k], k == last)
-        for k in range(processes)
-        if items[k] or known[k] or k == last
+    children = [
+        _Part(frozenset(units[k]), False, known[k]) for k in range(last) if units[k] or known[k]
     ]
+    parts = [*children, _Part(frozenset().union(*(p.units for p in children)), True, known[last])]
+    everything: list[tuple[int, int]] = []  # the items touched, found by the share here
 
     def share(part: _Part) -> _Share:
-        facts = ledger.facts_of_items(part.items, period.end, authors=False) + part.facts
+        touched = ledger.items_touched_with_units(period.start, period.end, owner_path)
+        if part.but:
+            everything.extend(touched)
+        mine = sorted(pk for pk, unit_id in touched if (unit_id in part.units) != part.but)
+        facts = ledger.facts_of_items(mine, period.end, authors=False) + part.facts
         forwarded: dict[str, list[int]] = defaultdict(list)
         for fact in facts:
             for src in fact.sources:
@@ -514,7 +519,7 @@ def _forked_cells(
                     forwarded[src.forwarded_by].append(src.item)
         cells = _cells(engine.score(rules, facts, period), paths, tz)
         replayed = len(facts)
-        if not part.here:
+        if not part.but:
             wanted = {item for items in forwarded.values() for item in items}
             facts = [f for f in facts if f.item_id in wanted]
         return _Share(cells, replayed, dict(forwarded), facts)
@@ -535,11 +540,13 @@ def _forked_cells(
         wanted = set().union(*forwarders.values())
         for part, result in zip(parts, shares, strict=True):
             for fact in result.facts:
-                if fact.item_id in wanted or (part.here and paths.get(fact.origin_unit) in again):
+                if fact.item_id in wanted or (part.but and paths.get(fact.origin_unit) in again):
                     again_facts[fact.event_id] = fact
         # A forwarding unit without units below it (not expected) was replayed elsewhere.
         elsewhere = sorted(
-            item for u in again if owner_of.get(u, last) != last for item in by_unit[u]
+            pk
+            for pk, unit_id in everything
+            if owner_of.get(unit_id, last) != last and unit_id in again
         )
         facts = list(again_facts.values()) + [
             f
@@ -551,7 +558,7 @@ def _forked_cells(
         for cell, points in _cells(engine.score(rules, facts, period), paths, tz).items():
             if cell[0] in again:
                 computed[cell] += points
-    return dict(computed), replayed, len(parts)
+    return dict(computed), replayed, len(parts), everything
 
 
 def _cells(entries: Iterable[engine.Entry], paths: dict[str, int], tz: dt.tzinfo) -> Cells:
@@ -573,18 +580,23 @@ def _cells(entries: Iterable[engine.Entry], paths: dict[str, int], tz: dt.tzinfo
     return dict(cells)
 
 
-def _stored_cells(scheme: Scheme, start: dt.datetime, end: dt.datetime) -> Cells:
-    """The rollup's sums per (unit, month) of [start, end)'s months, quota entries left out."""
+def _stored_cells(
+    scheme: Scheme, start: dt.datetime, end: dt.datetime
+) -> tuple[Cells, dict[int, int]]:
+    """The rollup's sums per (unit, month) of [start, end)'s months, quota entries left out,
+    and each unit's activity there (items submitted and adopted)."""
     tz = ledger.local_tz()
     first, last = (
         ledger.month_of(start, tz),
         ledger.month_of(end - dt.timedelta(microseconds=1), tz),
     )
     stored: Cells = defaultdict(Decimal)
-    for unit_id, month, points in UnitMonth.objects.filter(
+    activity: dict[int, int] = defaultdict(int)
+    for unit_id, month, points, submitted, adopted in UnitMonth.objects.filter(
         scheme=scheme, month__gte=first, month__lte=last
-    ).values_list("unit_id", "month", "points"):
+    ).values_list("unit_id", "month", "points", "submitted", "adopted"):
         stored[(unit_id, month)] = points
+        activity[unit_id] += max(submitted, 0) + max(adopted, 0)
     quota = (
         LedgerEntry.objects.filter(
             scheme=scheme, category="quota", at__gte=start, at__lt=end, person__isnull=True
@@ -594,7 +606,7 @@ def _stored_cells(scheme: Scheme, start: dt.datetime, end: dt.datetime) -> Cells
     )
     for unit_id, month, total in quota:
         stored[(unit_id, month)] -= total
-    return dict(stored)
+    return dict(stored), dict(activity)
 
 
 def _disagreeing(computed: Cells, stored: Cells) -> set[tuple[int, int]]:
