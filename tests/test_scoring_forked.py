@@ -14,10 +14,13 @@ from django.db import connection, transaction
 from baosong.lib import forked
 from baosong.orgs.models import Role, Unit
 from baosong.publications import workflow as pubs
+from baosong.publications.models import Action as PubAction
 from baosong.publications.models import AdoptionForm, PublicationKind
+from baosong.publications.models import Event as PubEvent
 from baosong.publications.workflow import SourceInput
 from baosong.scoring import engine, ledger, workflow
 from baosong.scoring.models import LedgerEntry, Scheme
+from baosong.submissions.models import Submission
 from conftest import make_person
 from tests.test_publication_scenarios import submitted
 from tests.test_scoring_ledger import (
@@ -120,8 +123,8 @@ def test_the_forked_check_agrees_with_one_process_and_a_wrong_line_is_put_right(
     assert_rollup_equals_ledger(scheme)
 
 
-def _province_world(world: Any) -> tuple[Scheme, dt.datetime, dt.datetime]:
-    """A province scheme adding every level, capped at 8 points a unit a month (so the caps
+def _province_world(world: Any, cap: str = "8") -> tuple[Scheme, dt.datetime, dt.datetime]:
+    """A province scheme adding every level, capped at `cap` points a unit a month (8: the caps
     bind), with 20% of the province's adoption points to the forwarding city: items of three
     counties in two cities; the cities adopt some and forward some, which the province adopts."""
     editor_province = make_person("editor_province", world.province, Role.EDITOR)
@@ -136,7 +139,7 @@ def _province_world(world: Any) -> tuple[Scheme, dt.datetime, dt.datetime]:
             make_person("reviewer_b", world.county_b, Role.REVIEWER),
         ),
     }
-    rules = replace(engine.PROVINCE_ADD, period_cap=D(8), period_cap_per="month")
+    rules = replace(engine.PROVINCE_ADD, period_cap=D(cap), period_cap_per="month")
     scheme = workflow.create_scheme(
         by=editor_province,
         unit=world.province,
@@ -259,3 +262,45 @@ def test_when_a_child_fails_the_check_runs_in_one_process(
     stats = workflow.recompute(scheme.versions.get(), start, end)
     assert stats["processes"] == 1 and stats["corrected"] == 0 and stats["facts"] > 10
     assert "several processes failed" in caplog.text
+
+
+@forking
+@committing
+def test_a_forwarder_replayed_in_another_process_is_read_again(world: Any) -> None:
+    """A unit with no units below it that forwarded an item (as an imported or synced event may
+    say) was replayed by a child: its second replay reads its own items again."""
+    scheme, start, end = _province_world(world, cap="1000")
+    item = Submission.objects.filter(unit=world.county_a).order_by("id").first()
+    assert item is not None
+    for n in range(2):  # 24 × 20% = 4.80 (× 1.5 for the lead) to 青石县
+        PubEvent.objects.create(
+            action=PubAction.ADOPT,
+            by=world.editor_city,
+            unit=world.province,
+            submission=item,
+            facts={
+                "adopting_unit": "P", "adopting_level": "province", "publication_kind": "special",
+                "form": "excerpt", "is_lead": n == 0,
+                "sources": [{"item": item.pk, "origin_unit": "CA1", "share": 100,
+                             "lead_source": True, "forwarded_by": "CA2"}],
+            },
+        )  # fmt: skip
+    end = dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
+    rules = ledger.scheme_of(scheme.versions.get())
+    period = engine.Period("recompute", start, end)
+    touched = ledger.items_touched_with_units(start, end, scheme.unit.path)
+    paths = dict(Unit.objects.values_list("code", "id"))
+    one = workflow._cells(
+        engine.score(rules, ledger.facts_of_items(sorted(pk for pk, _ in touched), end), period),
+        paths,
+        ledger.local_tz(),
+    )
+    _stored, activity = workflow._stored_cells(scheme, start, end)
+    # Four processes: each county in a child, the cities and the province here.
+    split, _replayed, used, _found = workflow._forked_cells(
+        rules, period, scheme.unit.path, activity, [], paths, 4
+    )
+    assert used == 4
+    assert split == one
+    # 青石县's second replay reads its item that nobody forwarded again: without it, 5 less.
+    assert sum(v for (u, _), v in one.items() if u == paths["CA2"]) > D("5.00")

@@ -542,15 +542,16 @@ def _forked_cells(
             for fact in result.facts:
                 if fact.item_id in wanted or (part.but and paths.get(fact.origin_unit) in again):
                     again_facts[fact.event_id] = fact
-        # A forwarding unit without units below it (not expected) was replayed elsewhere.
-        elsewhere = sorted(
-            pk
-            for pk, unit_id in everything
-            if owner_of.get(unit_id, last) != last and unit_id in again
-        )
+        # A forwarding unit without units below it (not expected) was replayed elsewhere:
+        # its items and records are read or taken again.
+        away = {u for u in again if owner_of.get(u, last) != last}
+        elsewhere = sorted(pk for pk, unit_id in everything if unit_id in away)
         facts = list(again_facts.values()) + [
             f
-            for f in ledger.facts_of_items(elsewhere, period.end, authors=False)
+            for f in [
+                *ledger.facts_of_items(elsewhere, period.end, authors=False),
+                *(f for f in others if paths.get(f.origin_unit) in away),
+            ]
             if f.event_id not in again_facts
         ]
         for cell in [c for c in computed if c[0] in again]:
