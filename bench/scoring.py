@@ -18,7 +18,8 @@ Printed, each beside its floor from the same run:
   transaction (ledger.record_event; the scheme has period caps, so the cap seed is read too);
 - a full recompute of 2025 (workflow.recompute): from an empty ledger (writes every line), then
   again (verifies, writes nothing), in events per second — floor: the raw SUM … GROUP BY over
-  that year's ledger lines.
+  that year's ledger lines. The verifying run uses BAOSONG_WORKERS processes (default: the cores,
+  at most 4; the figure names how many); BAOSONG_WORKERS=1 gives the one-process figure.
 BENCH_RUNS sets the runs per figure (30).
 """
 
