@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -543,3 +543,22 @@ def test_the_quota_column_counts_each_windows_own_months() -> None:
     # (202502 is February 2025, 202412 December 2024) → missed. Months: January 3 and April 4
     # meet 3, February 2 and March 0 do not.
     assert (summary, missed) == ("季度报送任务 1/3；月度报送任务 2/4", True)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL 的数组字面量")
+def test_array_literals_for_postgresql_keep_every_value(db: None) -> None:
+    texts = ['a"b', "c\\d", "NULL", "", "{x,y}", " 前后 ", "“引号”，逗号,", '\\"', "end\\"]
+    moment = dt.datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=dt.UTC)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::text[], %s::bigint[], %s::boolean[], %s::numeric[], %s::timestamptz[]",
+            [
+                ledger._array_text(texts),
+                ledger._array_text([1, None, -3]),
+                ledger._array_text([True, False, None]),
+                ledger._array_text([D("1.50"), D("-0.01")]),
+                ledger._array_text([moment]),
+            ],
+        )
+        row = cursor.fetchone()
+    assert row == (texts, [1, None, -3], [True, False, None], [D("1.50"), D("-0.01")], [moment])
