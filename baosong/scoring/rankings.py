@@ -99,6 +99,9 @@ def _next_month(moment: dt.datetime) -> dt.datetime:
 # Rankings
 
 
+_K1, _K2, _K3, _K4 = KIND_FIELDS  # the four item kinds, in the rollup's column order
+
+
 @dataclass
 class Figures:
     points: Decimal = Decimal("0.00")
@@ -111,19 +114,29 @@ class Figures:
     entries_seen: bool = False  # any line at all (a period with none has no ranks to compare)
 
     def add(self, values: Sequence[Any], month: int | None = None) -> None:
+        """Add one rollup row's figures (a ranking adds thousands: written out, not looped)."""
         self.entries_seen = True
-        self.points += values[0]
-        self.submitted += values[1]
-        self.adopted += values[2]
-        self.lead_items += values[3]
-        self.instructions += values[4]
-        for kind, n in zip(KIND_FIELDS, values[5:9], strict=True):
-            self.kinds[kind] += n
+        points, submitted, adopted, lead, instructions, k1, k2, k3, k4 = values[:9]
+        self.points += points
+        self.submitted += submitted
+        self.adopted += adopted
+        self.lead_items += lead
+        self.instructions += instructions
+        kinds = self.kinds
+        kinds[_K1] += k1
+        kinds[_K2] += k2
+        kinds[_K3] += k3
+        kinds[_K4] += k4
         if month is not None:
-            row = self.months.setdefault(month, [0, 0, 0, 0, 0])
-            row[0] += values[1]
-            for i, n in enumerate(values[5:9], start=1):
-                row[i] += n
+            row = self.months.get(month)
+            if row is None:
+                self.months[month] = [submitted, k1, k2, k3, k4]
+            else:
+                row[0] += submitted
+                row[1] += k1
+                row[2] += k2
+                row[3] += k3
+                row[4] += k4
 
     @property
     def adoption_rate(self) -> Decimal | None:
