@@ -562,3 +562,16 @@ def test_array_literals_for_postgresql_keep_every_value(db: None) -> None:
         )
         row = cursor.fetchone()
     assert row == (texts, [1, None, -3], [True, False, None], [D("1.50"), D("-0.01")], [moment])
+
+
+def test_the_fast_moment_adapter_gives_what_djangos_gives(db: None) -> None:
+    fast = ledger._moment_adapter()
+    shanghai = ledger.local_tz()
+    moments = [
+        dt.datetime(2025, 1, 1, 0, 0, tzinfo=shanghai),
+        dt.datetime(2025, 6, 30, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(2024, 2, 29, 12, 0, 0, 5, tzinfo=shanghai),
+        dt.datetime(2026, 12, 31, 16, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    ]
+    for moment in moments:
+        assert fast(moment) == connection.ops.adapt_datetimefield_value(moment)
