@@ -75,6 +75,20 @@ def month_of(at: dt.datetime, tz: dt.tzinfo) -> int:
     return local.year * 100 + local.month
 
 
+def months_in(tz: dt.tzinfo) -> Callable[[dt.datetime], int]:
+    """`month_of` for many entries: those of one fact share its moment object, which is
+    converted once (the cache holds the moments, so an id is never reused meanwhile)."""
+    seen: dict[int, tuple[dt.datetime, int]] = {}
+
+    def month(at: dt.datetime) -> int:
+        hit = seen.get(id(at))
+        if hit is None or hit[0] is not at:
+            hit = seen[id(at)] = (at, month_of(at, tz))
+        return hit[1]
+
+    return month
+
+
 _scheme_cache: dict[tuple[int, int], engine.Scheme] = {}
 
 
@@ -760,11 +774,17 @@ def _moment_adapter() -> Callable[[dt.datetime], Any]:
     if connection.vendor != "sqlite" or connection.timezone_name != "UTC":
         return adapt
     utc = dt.UTC
+    seen: dict[int, tuple[dt.datetime, str]] = {}  # the lines of one entry share its moment
 
     def text(moment: dt.datetime) -> Any:
+        hit = seen.get(id(moment))
+        if hit is not None and hit[0] is moment:
+            return hit[1]
         if moment.tzinfo is None:
             return adapt(moment)  # Django's warning or error for a naive moment
-        return str(moment.astimezone(utc).replace(tzinfo=None))
+        value = str(moment.astimezone(utc).replace(tzinfo=None))
+        seen[id(moment)] = (moment, value)
+        return value
 
     return text
 
@@ -1144,11 +1164,12 @@ def _rows(
             )
         )
     rows = []
+    month = months_in(tz)
     for i, e in enumerate(entries):
         ref = units.get(e.unit)
         if ref is None or not ref[1].startswith(owner_path):
             continue
-        row = _Row(e, ref[0], int(e.person) if e.person else None, month_of(e.at, tz))
+        row = _Row(e, ref[0], int(e.person) if e.person else None, month(e.at))
         if fixed is not None and i in fixed:
             row.d_submitted, row.d_adopted, row.d_lead, row.d_instructions, row.kind = fixed[i]
         else:

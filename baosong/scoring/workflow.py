@@ -565,19 +565,13 @@ def _forked_cells(
 def _cells(entries: Iterable[engine.Entry], paths: dict[str, int], tz: dt.tzinfo) -> Cells:
     """The unit entries' sums per (unit, month); quota entries are not replayed."""
     cells: Cells = defaultdict(Decimal)
-    # The entries of one fact share its moment object (hashing an aware datetime costs a time
-    # zone conversion; the entries keep every moment alive, so no id is reused meanwhile).
-    months: dict[int, int] = {}
+    month = ledger.months_in(tz)
     for e in entries:
         if e.person or e.category == "quota":
             continue
         unit_id = paths.get(e.unit)
-        if unit_id is None:
-            continue
-        month = months.get(id(e.at))
-        if month is None:
-            month = months[id(e.at)] = ledger.month_of(e.at, tz)
-        cells[(unit_id, month)] += e.points
+        if unit_id is not None:
+            cells[(unit_id, month(e.at))] += e.points
     return dict(cells)
 
 
@@ -657,6 +651,7 @@ def _correct(
     counts the group added; the replacement counts as a recorded line would, except that one
     taking back another event's credit (撤销采用 …) counts as the group's first line did."""
     tz = ledger.local_tz()
+    month = ledger.months_in(tz)
     bad_units = {u for u, _ in bad}
     Key = tuple[str, int, int | None, str, str]
     recorded: dict[Key, Decimal] = defaultdict(Decimal)
@@ -677,7 +672,7 @@ def _correct(
         )
     )  # fmt: skip
     for event_key, unit_pk, person_id, category, ref, points, at, lead, *counts, kind in lines:
-        if (unit_pk, ledger.month_of(at, tz)) not in bad:
+        if (unit_pk, month(at)) not in bad:
             continue
         prefix = (event_key, unit_pk, person_id, category)
         # An earlier correction's reversal (ref = its own event) belongs to the group it reversed.
@@ -696,7 +691,7 @@ def _correct(
     by_key: dict[Key, engine.Entry] = {}
     for e in entries:
         unit_id = unit_ids.get(e.unit)
-        if unit_id is None or (unit_id, ledger.month_of(e.at, tz)) not in bad:
+        if unit_id is None or (unit_id, month(e.at)) not in bad:
             continue
         wanted_key: Key = (
             e.event_id,
