@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from baosong.audit.models import Event as AuditEvent
@@ -131,7 +131,9 @@ def assert_harmless(cleaned: str, *, strict: bool = True) -> None:
         assert marker not in lowered, cleaned
     for word in ("javascript:", "vbscript:", "data:"):
         assert not strict or word not in lowered, cleaned
-    assert not re.search(r"<[^>]*\son[a-z]+\s*=", lowered), cleaned
+    # As text, "onerror=" may stand escaped inside an attribute's value (title="&lt;img
+    # onerror=…"), which is harmless: the parsed attributes below are what counts.
+    assert not strict or not re.search(r"<[^>]*\son[a-z]+\s*=", lowered), cleaned
     doc = parsed(cleaned)
     assert set(doc.tags) <= TAGS, cleaned
     for _tag, name, value in doc.attrs:
@@ -263,6 +265,10 @@ def test_cleaning_twice_changes_nothing(source: str) -> None:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.sampled_from(XSS), html_ish), max_size=5).map("".join))
+@example(  # found by CI: the payload's tail ends up escaped in a title attribute
+    '<img src=x onerror=alert(1)//<noscript><p title="</noscript><img src=x onerror=alert(1)>">'
+    "</noscript>"
+)
 def test_any_mix_of_payloads_comes_out_harmless(source: str) -> None:
     assert_harmless(clean(source), strict=False)
 
