@@ -15,7 +15,8 @@ import datetime as dt
 import gc
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import compress, pairwise, repeat
@@ -1426,11 +1427,7 @@ def score(
     history = facts if isinstance(facts, list) else list(facts)
     recorded = list(recorded)
     judged = bool(units) and any(q2(quota.deduction) for quota in scheme.quotas)
-    # A recompute builds a million small objects that hold no reference cycles; the cyclic
-    # collector would only walk them again and again (half the time of a year's recompute).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with bulk_objects():
         # Facts usually come in time order (as the app reads them); sorting 300,000 objects
         # scattered in memory would cost a sixth of the recompute, so sort only when needed.
         run = None
@@ -1447,10 +1444,21 @@ def score(
             quota = _quota_entries(scheme, run.first, period, units)
             if quota:
                 entries = _merged(entries, quota)
+    return entries
+
+
+@contextmanager
+def bulk_objects() -> Iterator[None]:
+    """Around reading and scoring a period: that builds hundreds of thousands of small objects
+    (rows, facts, entries) that hold no reference cycles, and the cyclic collector would only
+    walk them again and again as they pile up (two fifths of a year's recompute)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
         if collecting:
             gc.enable()
-    return entries
 
 
 def _looks_ordered(facts: Sequence[Fact]) -> bool:
@@ -1497,8 +1505,9 @@ def cap_windows(
     """The (unit, cap window) keys whose credit by other facts can change what `facts` earn under
     the period cap: the origin unit of each fact's item, and for an adoption (or a change of its
     lead flag) the unit that forwarded the item, in the window of the fact's moment (in `tz`, the
-    scored period's time zone). Empty when the scheme has no period cap. For an incremental call (see `score`) pass
-    only the new fact: with `recorded`, the earlier facts never look at the cap."""
+    scored period's time zone). Empty when the scheme has no period cap. For an incremental call
+    (see `score`) pass only the new fact: with `recorded`, the earlier facts never look at the
+    cap."""
     if scheme.period_cap is None:
         return set()
     keys: set[tuple[str, str]] = set()

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import gc
 import json
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -75,18 +73,27 @@ def month_of(at: dt.datetime, tz: dt.tzinfo) -> int:
     return local.year * 100 + local.month
 
 
-def months_in(tz: dt.tzinfo) -> Callable[[dt.datetime], int]:
-    """`month_of` for many entries: those of one fact share its moment object, which is
-    converted once (the cache holds the moments, so an id is never reused meanwhile)."""
-    seen: dict[int, tuple[dt.datetime, int]] = {}
+T = TypeVar("T")
 
-    def month(at: dt.datetime) -> int:
+
+def per_moment(convert: Callable[[dt.datetime], T]) -> Callable[[dt.datetime], T]:
+    """`convert` for the many entries of a period: those of one fact share its moment object,
+    which is converted once (by identity: hashing an aware moment costs a time zone conversion;
+    the cache holds the moments, so an id is never reused meanwhile)."""
+    seen: dict[int, tuple[dt.datetime, T]] = {}
+
+    def converted(at: dt.datetime) -> T:
         hit = seen.get(id(at))
         if hit is None or hit[0] is not at:
-            hit = seen[id(at)] = (at, month_of(at, tz))
+            hit = seen[id(at)] = (at, convert(at))
         return hit[1]
 
-    return month
+    return converted
+
+
+def months_in(tz: dt.tzinfo) -> Callable[[dt.datetime], int]:
+    """`month_of` in `tz` for many entries (see `per_moment`)."""
+    return per_moment(lambda at: month_of(at, tz))
 
 
 _scheme_cache: dict[tuple[int, int], engine.Scheme] = {}
@@ -116,20 +123,6 @@ class _Item:
     item_type: str
     kind: str
     authors: tuple[engine.Author, ...]
-
-
-@contextmanager
-def bulk_objects() -> Iterator[None]:
-    """Around reading and scoring a period: that builds hundreds of thousands of small objects
-    (rows, facts, entries) that hold no reference cycles, and the cyclic collector would walk
-    them again and again as they pile up (two fifths of a year's recompute)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def items_touched(start: dt.datetime, end: dt.datetime, unit_path: str) -> list[int]:
@@ -189,7 +182,7 @@ def _any(column: str, values: Sequence[object]) -> tuple[str, list[Any]]:
     if connection.vendor != "postgresql":
         return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
     if all(type(v) is int for v in values):
-        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, values)) + "}"]
+        return f"{column} = ANY(%s::bigint[])", [_array_text(values)]
     return f"{column} = ANY(%s)", [list(values)]
 
 
@@ -774,19 +767,13 @@ def _moment_adapter() -> Callable[[dt.datetime], Any]:
     if connection.vendor != "sqlite" or connection.timezone_name != "UTC":
         return adapt
     utc = dt.UTC
-    seen: dict[int, tuple[dt.datetime, str]] = {}  # the lines of one entry share its moment
 
     def text(moment: dt.datetime) -> Any:
-        hit = seen.get(id(moment))
-        if hit is not None and hit[0] is moment:
-            return hit[1]
         if moment.tzinfo is None:
             return adapt(moment)  # Django's warning or error for a naive moment
-        value = str(moment.astimezone(utc).replace(tzinfo=None))
-        seen[id(moment)] = (moment, value)
-        return value
+        return str(moment.astimezone(utc).replace(tzinfo=None))
 
-    return text
+    return per_moment(text)
 
 
 # Up to this many rows go in one multi-row INSERT (well under SQLite's limit on bound values).

@@ -74,9 +74,9 @@ def compare(
         for code, pk in Unit.objects.filter(path__startswith=parent.path).values_list("code", "pk")
         if pk in owner and str(owner[pk]) in units
     }
-    with ledger.bulk_objects():
+    with engine.bulk_objects():
         items = ledger.items_touched(period.start, period.end, parent.path)
-        facts = ledger.facts_of_items(items, period.end)
+        facts = ledger.facts_of_items(items, period.end, authors=False)  # units are compared
         facts += history.historic_facts(scheme, period.start, period.end)
         facts += _unit_deductions(scheme, parent, period)
         entries = [

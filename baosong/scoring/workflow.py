@@ -414,7 +414,7 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
     from baosong.scoring import history
 
     rules = ledger.scheme_of(version)
-    with ledger.bulk_objects():
+    with engine.bulk_objects():
         paths = dict(Unit.objects.filter(path__startswith=owner).values_list("code", "id"))
         stored, activity = _stored_cells(scheme, start, end)
         others = history.historic_facts(scheme, start, end) + ledger.unit_decision_facts(
