@@ -488,7 +488,7 @@ def _edit_page(
         "form": form or AdoptionTextForm(initial=initial),
         "frozen": adoption.in_published_issue,
         "withdraw_form": withdraw_form or WithdrawAdoptionForm(),
-        "instructed": adoption.instructions.exists(),
+        "withdraw_refused": workflow.withdrawal_refused(adoption),
     }
     status = 400 if (form or withdraw_form) is not None else 200
     return render(request, "publications/issue_item_edit.html", context, status=status)

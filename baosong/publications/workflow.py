@@ -669,6 +669,16 @@ def _adoption_events(
     return sources
 
 
+def withdrawal_refused(adoption: Adoption) -> str:
+    """Why the adoption cannot be withdrawn now ("" if it can): its issue is published (a
+    correction reopens it first), or a leader has instructed on it."""
+    if adoption.in_published_issue:
+        return gettext("本期已印发，撤销采用请先在本期页面发起更正。")
+    if adoption.instructions.exists():
+        return gettext("该采用已有领导批示，不能撤销。")
+    return ""
+
+
 @transaction.atomic
 def withdraw_adoption(
     *, by: User, adoption: Adoption, reason: str, ip: str | None = None
@@ -679,10 +689,9 @@ def withdraw_adoption(
     (a correction reopens it first) nor once a leader has instructed on it."""
     adoption = _locked(adoption, "unit", "publication", "issue")
     _editor_of(by, adoption.publication)
-    if adoption.in_published_issue:
-        raise ValidationError(gettext("本期已印发，撤销采用请先在本期页面发起更正。"))
-    if adoption.instructions.exists():
-        raise ValidationError(gettext("该采用已有领导批示，不能撤销。"))
+    refusal = withdrawal_refused(adoption)
+    if refusal:
+        raise ValidationError(refusal)
     reason = reason.strip()
     if not reason or len(reason) > 300:
         raise ValidationError({"reason": gettext("请写明撤销原因（不超过 300 字）。")})
