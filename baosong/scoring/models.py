@@ -286,6 +286,8 @@ class AssessmentEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        # An item's decisions up to a moment (as for submission events).
+        indexes = [models.Index(fields=["submission", "at"], name="assessment_item_at")]
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_id}"
