@@ -42,6 +42,11 @@ USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
 BAOSONG_DB_PREPARE = env_bool("DB_PREPARE", True)
 # Processes a recompute may use to replay a period (see baosong.lib.forked); 1 turns it off.
 BAOSONG_WORKERS = env_int("BAOSONG_WORKERS", min(os.cpu_count() or 1, 4))
+# Adopting a scheme version from a past day replays the events since: up to this many items at
+# once, in the request; more in the background (docs/scoring.md).
+BAOSONG_RECOMPUTE_INLINE_ITEMS = env_int("BAOSONG_RECOMPUTE_INLINE_ITEMS", 3000)
+# A background recompute running longer than this is taken as interrupted (it may be restarted).
+BAOSONG_RECOMPUTE_STALE_MINUTES = env_int("BAOSONG_RECOMPUTE_STALE_MINUTES", 60)
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -690,12 +690,23 @@ def test_demo_scores_are_recorded_as_they_happen_and_a_full_recompute_agrees(db:
 
     from baosong.scoring import ledger, rankings
     from baosong.scoring import workflow as scoring
-    from baosong.scoring.models import HistoricAdoption, LedgerEntry, Scheme, VersionStatus
+    from baosong.scoring.models import (
+        HistoricAdoption,
+        LedgerEntry,
+        Recompute,
+        Scheme,
+        VersionStatus,
+    )
 
     _load()
 
-    schemes = list(Scheme.objects.select_related("unit").order_by("pk"))
+    *schemes, late = list(Scheme.objects.select_related("unit").order_by("pk"))
     assert [s.unit.code for s in schemes] == ["JC", "JC-LJ"]
+    # 白河市 adopted its scheme late in the year, from 1 January: the year so far was rescored
+    # at once (the demo is small), as its page records.
+    job = Recompute.objects.get(version__scheme=late)
+    assert (late.unit.code, job.status, job.background) == ("JC-BH", "done", False)
+    assert job.facts > 0 and job.corrected == LedgerEntry.objects.filter(scheme=late).count()
     assert HistoricAdoption.objects.exists()
     assert Circular.objects.count() >= 2
     for scheme in schemes:

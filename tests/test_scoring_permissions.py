@@ -56,6 +56,8 @@ from baosong.scoring.models import (
     AssessmentEvent,
     Circular,
     LedgerEntry,
+    Recompute,
+    RecomputeStatus,
     Scheme,
     SchemeVersion,
 )
@@ -103,37 +105,39 @@ ACTIONS = [
     "deduct",
     "copy",
     "history",
+    "recomputes",
+    "restart",
 ]
 
 # fmt: off
 PAGES = """
-                  list rules version create save newver adopt whatif ranking people dashboard drill_ca1 drill_ca2 drill_cb1 person_ca1 person_ca2 circulars generate download deduct copy history
-manager           ok   ok    ok      ok     ok   ok     ok    ok     ok      ok     ok        ok        ok        404       ok         ok         ok        ok       ok       --     --   ok
-unit_admin        ok   ok    ok      ok     ok   ok     ok    ok     ok      ok     ok        ok        ok        404       ok         ok         ok        ok       ok       --     --   ok
-reviewer          ok   ok    ok      403    403  403    403   403    ok      ok     ok        ok        ok        404       ok         ok         ok        403      ok       --     --   403
-county_officer    ok   ok    ok      403    403  403    403   403    ok      403    ok        ok        403       404       ok         403        ok        403      ok       --     --   403
-county_admin      ok   ok    ok      err    403  403    403   403    ok      403    ok        ok        403       404       ok         403        ok        403      ok       --     --   403
-sibling_officer   hid  404   404     403    404  404    404   404    404     404    404       404       404       404       404        404        404       404      404      --     --   404
-province_editor   ok   ok    ok      err    403  403    403   403    ok      ok     ok        ok        ok        404       ok         ok         ok        403      ok       --     --   403
-system_admin      hid  404   404     403    404  404    404   404    404     404    404       404       404       404       404        404        404       404      404      --     --   404
-security_admin    hid  404   404     403    404  404    404   404    404     404    404       404       404       404       404        404        404       404      404      --     --   404
-audit_admin       hid  404   404     403    404  404    404   404    404     404    404       404       404       404       404        404        404       404      404      --     --   404
-other_tree        hid  404   404     err    404  404    404   404    404     404    404       404       404       404       404        404        404       404      404      --     --   404
+                  list rules version create save newver adopt whatif ranking people dashboard drill_ca1 drill_ca2 drill_cb1 person_ca1 person_ca2 circulars generate download deduct copy history recomputes restart
+manager           ok   ok    ok      ok     ok   ok     ok    ok     ok      ok     ok        ok        ok        404       ok         ok         ok        ok       ok       --     --   ok   ok         ok
+unit_admin        ok   ok    ok      ok     ok   ok     ok    ok     ok      ok     ok        ok        ok        404       ok         ok         ok        ok       ok       --     --   ok   ok         ok
+reviewer          ok   ok    ok      403    403  403    403   403    ok      ok     ok        ok        ok        404       ok         ok         ok        403      ok       --     --   403   ok         403
+county_officer    ok   ok    ok      403    403  403    403   403    ok      403    ok        ok        403       404       ok         403        ok        403      ok       --     --   403   ok         403
+county_admin      ok   ok    ok      err    403  403    403   403    ok      403    ok        ok        403       404       ok         403        ok        403      ok       --     --   403   ok         403
+sibling_officer   hid  404   404     403    404  404    404   404    404     404    404       404       404       404       404        404        404       404      404      --     --   404   404        404
+province_editor   ok   ok    ok      err    403  403    403   403    ok      ok     ok        ok        ok        404       ok         ok         ok        403      ok       --     --   403   ok         403
+system_admin      hid  404   404     403    404  404    404   404    404     404    404       404       404       404       404        404        404       404      404      --     --   404   404        404
+security_admin    hid  404   404     403    404  404    404   404    404     404    404       404       404       404       404        404        404       404      404      --     --   404   404        404
+audit_admin       hid  404   404     403    404  404    404   404    404     404    404       404       404       404       404        404        404       404      404      --     --   404   404        404
+other_tree        hid  404   404     err    404  404    404   404    404     404    404       404       404       404       404        404        404       404      404      --     --   404   404        404
 """
 
 APIS = """
-                  list rules version create save newver adopt whatif ranking people dashboard drill_ca1 drill_ca2 drill_cb1 person_ca1 person_ca2 circulars generate download deduct copy history
-manager           ok   ok    ok      ok     ok   ok     ok    ok     ok      ok     --        ok        ok        404       --         --         ok        ok       ok       ok     ok   --
-unit_admin        ok   ok    ok      ok     ok   ok     ok    ok     ok      ok     --        ok        ok        404       --         --         ok        ok       ok       ok     ok   --
-reviewer          ok   ok    ok      403    403  403    403   403    ok      ok     --        ok        ok        404       --         --         ok        403      ok       403    403  --
-county_officer    ok   ok    ok      403    403  403    403   403    ok      403    --        ok        403       404       --         --         ok        403      ok       403    403  --
-county_admin      ok   ok    ok      403    403  403    403   403    ok      403    --        ok        403       404       --         --         ok        403      ok       403    403  --
-sibling_officer   hid  404   404     404    404  404    404   404    404     404    --        404       404       404       --         --         404       404      404      404    404  --
-province_editor   ok   ok    ok      403    403  403    403   403    ok      ok     --        ok        ok        404       --         --         ok        403      ok       403    403  --
-system_admin      hid  404   404     403    404  404    404   404    404     404    --        404       404       404       --         --         404       404      404      404    404  --
-security_admin    hid  404   404     403    404  404    404   404    404     404    --        404       404       404       --         --         404       404      404      404    404  --
-audit_admin       hid  404   404     404    404  404    404   404    404     404    --        404       404       404       --         --         404       404      404      404    404  --
-other_tree        hid  404   404     404    404  404    404   404    404     404    --        404       404       404       --         --         404       404      404      404    404  --
+                  list rules version create save newver adopt whatif ranking people dashboard drill_ca1 drill_ca2 drill_cb1 person_ca1 person_ca2 circulars generate download deduct copy history recomputes restart
+manager           ok   ok    ok      ok     ok   ok     ok    ok     ok      ok     --        ok        ok        404       --         --         ok        ok       ok       ok     ok   --   ok         ok
+unit_admin        ok   ok    ok      ok     ok   ok     ok    ok     ok      ok     --        ok        ok        404       --         --         ok        ok       ok       ok     ok   --   ok         ok
+reviewer          ok   ok    ok      403    403  403    403   403    ok      ok     --        ok        ok        404       --         --         ok        403      ok       403    403  --   ok         403
+county_officer    ok   ok    ok      403    403  403    403   403    ok      403    --        ok        403       404       --         --         ok        403      ok       403    403  --   ok         403
+county_admin      ok   ok    ok      403    403  403    403   403    ok      403    --        ok        403       404       --         --         ok        403      ok       403    403  --   ok         403
+sibling_officer   hid  404   404     404    404  404    404   404    404     404    --        404       404       404       --         --         404       404      404      404    404  --   404        404
+province_editor   ok   ok    ok      403    403  403    403   403    ok      ok     --        ok        ok        404       --         --         ok        403      ok       403    403  --   ok         403
+system_admin      hid  404   404     403    404  404    404   404    404     404    --        404       404       404       --         --         404       404      404      404    404  --   404        404
+security_admin    hid  404   404     403    404  404    404   404    404     404    --        404       404       404       --         --         404       404      404      404    404  --   404        404
+audit_admin       hid  404   404     404    404  404    404   404    404     404    --        404       404       404       --         --         404       404      404      404    404  --   404        404
+other_tree        hid  404   404     404    404  404    404   404    404     404    --        404       404       404       --         --         404       404      404      404    404  --   404        404
 """
 # fmt: on
 
@@ -181,6 +185,7 @@ class Setup:
     v1: int
     v2: int
     circular: int
+    failed: int  # a recompute of v1 that failed (to restart)
     item: int  # CA1's adopted item (for 认定抄袭)
     authors: dict[str, int]  # unit code → the officer who wrote its item
     month: str
@@ -234,6 +239,15 @@ def build() -> Setup:
     circular = workflow.generate_circular(
         by=manager, scheme=scheme, parent=city_a, grain="month", period=period
     )
+    failed = Recompute.objects.create(
+        version=v1,
+        start=period.start,
+        end=period.end,
+        reason="启用第 1 版（矩阵）",
+        status=RecomputeStatus.FAILED,
+        requested_by=manager,
+        error="测试：处理进程已退出",
+    )
     return Setup(
         people={name: user.pk for name, user in people.items()},
         tokens={
@@ -245,6 +259,7 @@ def build() -> Setup:
         v1=v1.pk,
         v2=v2.pk,
         circular=circular.pk,
+        failed=failed.pk,
         item=item.pk,
         authors={"CA1": people["county_officer"].pk, "CA2": officer_a2.pk},
         month=period.key,
@@ -355,6 +370,10 @@ def page_request(setup: Setup, persona: str, action: str) -> Any:
         return client.post(f"/scoring/{s}/circulars/new/", {**month, "unit": u["CA"]})
     if action == "download":
         return client.get(f"/scoring/circulars/{setup.circular}/docx/")
+    if action == "recomputes":
+        return client.get(f"/scoring/schemes/{s}/recomputes/")
+    if action == "restart":
+        return client.post(f"/scoring/recomputes/{setup.failed}/restart/")
     assert action == "history"
     return client.get(f"/scoring/{s}/history/")
 
@@ -405,6 +424,10 @@ def api_request(setup: Setup, persona: str, action: str) -> Any:
             f"/scoring/schemes/{s}/decisions",
             {"action": "deduct", "target_id": u["CA1"], "points": "5", "reason": "迟报"},
         )
+    if action == "recomputes":
+        return client.get(f"{API}/scoring/schemes/{s}/recomputes")
+    if action == "restart":
+        return post(f"/scoring/recomputes/{setup.failed}/restart", {})
     assert action == "copy"
     return post(
         f"/scoring/schemes/{s}/decisions",
@@ -419,6 +442,7 @@ def snapshot() -> dict[str, Any]:
         "entries": LedgerEntry.objects.count(),
         "circulars": list(Circular.objects.values_list("pk", flat=True).order_by("pk")),
         "decisions": list(AssessmentEvent.objects.values_list("pk", flat=True).order_by("pk")),
+        "recomputes": list(Recompute.objects.values_list("pk", "status").order_by("pk")),
     }
 
 
@@ -435,6 +459,11 @@ def changed_as_allowed(setup: Setup, action: str, before: dict[str, Any]) -> Non
         assert len(after["circulars"]) == len(before["circulars"]) + 1
     elif action in ("deduct", "copy"):
         assert len(after["decisions"]) == len(before["decisions"]) + 1
+    elif action == "restart":
+        assert after["recomputes"] == [
+            *before["recomputes"],
+            (after["recomputes"][-1][0], "queued"),
+        ]
     else:
         # "newver" with a draft already open hands back that draft.
         assert after == before, action

@@ -282,7 +282,12 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["submission", "at"]), models.Index(fields=["unit", "at"])]
+        indexes = [
+            models.Index(fields=["submission", "at"]),
+            models.Index(fields=["unit", "at"]),
+            # The items with an event in a period, from the index alone (a recompute's first step).
+            models.Index(fields=["at", "action", "submission"], name="pub_event_at_action_item"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.submission_id or self.issue_id}"

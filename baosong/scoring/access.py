@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 
 from baosong.orgs.access import scope_for
 from baosong.orgs.models import Role, Unit, User
-from baosong.scoring.models import Circular, Scheme, SchemeVersion
+from baosong.scoring.models import Circular, Recompute, Scheme, SchemeVersion
 
 MANAGERS = (Role.EDITOR, Role.UNIT_ADMIN)
 
@@ -72,6 +72,16 @@ def get_version_for(user: User, pk: int, need: str = "view") -> SchemeVersion:
         raise Http404("version") from exc
     get_scheme_for(user, version.scheme_id, need)
     return version
+
+
+def get_recompute_for(user: User, pk: int, need: str = "view") -> Recompute:
+    """A recompute of a scheme the user may read (404 otherwise); need="manage" as for schemes."""
+    try:
+        job = Recompute.objects.select_related("version__scheme__unit").get(pk=pk)
+    except (Recompute.DoesNotExist, ValueError) as exc:
+        raise Http404("recompute") from exc
+    get_scheme_for(user, job.version.scheme_id, need)
+    return job
 
 
 def can_see_all_entries(user: User, scheme: Scheme) -> bool:

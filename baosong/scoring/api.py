@@ -25,6 +25,7 @@ from baosong.scoring.models import (
     Decision,
     Grain,
     LedgerEntry,
+    Recompute,
     Scheme,
     SchemeVersion,
     VersionStatus,
@@ -60,10 +61,33 @@ class VersionOut(Schema):
     adopted_at: dt.datetime | None
 
 
+class RecomputeOut(Schema):
+    id: int
+    version_id: int
+    version_number: int
+    reason: str
+    start: dt.datetime = Field(description="重放自该时刻起的事件")
+    end: dt.datetime = Field(description="……至该时刻（后台重算开始时定）")
+    status: str = Field(description="queued / running / done / failed")
+    status_label: str
+    interrupted: bool = Field(description="处理进程已退出，可重新开始")
+    background: bool
+    requested_by: str
+    requested_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    facts: int = Field(description="重放的事件数")
+    corrected: int = Field(description="更正的台账记录数")
+    error: str
+
+
 class VersionDetail(VersionOut):
     scheme_id: int
     label: str
     data: dict[str, Any] = Field(description="计分规则（见 docs/scoring.md）")
+    recompute: RecomputeOut | None = Field(
+        None, description="该版本最近一次重算（启用生效日期在过去的版本时发起）"
+    )
 
 
 class SchemeOut(Schema):
@@ -282,11 +306,35 @@ def _version_out(v: SchemeVersion) -> VersionOut:
 
 
 def _version_detail(v: SchemeVersion) -> VersionDetail:
+    latest = v.recomputes.select_related("version", "requested_by").order_by("-id").first()
     return VersionDetail(
         **_version_out(v).dict(),
         scheme_id=v.scheme_id,
         label=str(v.data.get("label", "")),
         data=v.data,
+        recompute=_recompute_out(latest) if latest else None,
+    )
+
+
+def _recompute_out(job: Recompute) -> RecomputeOut:
+    return RecomputeOut(
+        id=job.pk,
+        version_id=job.version_id,
+        version_number=job.version.number,
+        reason=job.reason,
+        start=job.start,
+        end=job.end,
+        status=job.status,
+        status_label=str(job.get_status_display()),
+        interrupted=workflow.interrupted(job),
+        background=job.background,
+        requested_by=job.requested_by.real_name,
+        requested_at=job.requested_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        facts=job.facts,
+        corrected=job.corrected,
+        error=job.error,
     )
 
 
@@ -501,6 +549,31 @@ def adopt_version(request: HttpRequest, version_id: int, payload: AdoptIn) -> Ve
         by=user, version=version, effective_from=payload.effective_from, ip=client_ip(request)
     )
     return _version_detail(adopted)
+
+
+@router.get(
+    "/scoring/schemes/{scheme_id}/recomputes",
+    response={200: list[RecomputeOut], **ERRORS},
+    summary="重算记录",
+)
+def list_recomputes(request: HttpRequest, scheme_id: int) -> list[RecomputeOut]:
+    scheme = access.get_scheme_for(_caller(request), scheme_id)
+    jobs = Recompute.objects.filter(version__scheme=scheme).select_related(
+        "version", "requested_by"
+    )
+    return [_recompute_out(job) for job in jobs.order_by("-requested_at", "-id")[:50]]
+
+
+@router.post(
+    "/scoring/recomputes/{recompute_id}/restart",
+    response={201: RecomputeOut, **ERRORS},
+    summary="重新开始未完成或已中断的重算",
+)
+def restart_recompute(request: HttpRequest, recompute_id: int) -> Status[RecomputeOut]:
+    user = _caller(request)
+    job = access.get_recompute_for(user, recompute_id, need="manage")
+    again = workflow.restart_recompute(by=user, job=job, ip=client_ip(request))
+    return Status(201, _recompute_out(again))
 
 
 # Rankings and drill-down -------------------------------------------------------------------------

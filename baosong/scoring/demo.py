@@ -21,9 +21,10 @@ from baosong.orgs.models import Level, Unit, User
 from baosong.scoring import engine, rankings, workflow
 from baosong.scoring.models import Circular, Decision, HistoryImport, Scheme
 
-PROVINCE, LJ = "JC", "JC-LJ"
+PROVINCE, LJ, BH = "JC", "JC-LJ", "JC-BH"
 PROVINCE_SCHEME = "江川省委组织部信息工作计分办法（逐级累加）"
 CITY_SCHEME = "临江市委组织部信息工作计分办法（只计最高级别）"
+LATE_SCHEME = "白河市委组织部信息工作计分办法（试行）"
 SINCE = dt.date(2025, 1, 1)
 
 TOPICS = (
@@ -202,4 +203,20 @@ def load_demo_scoring() -> int:
                     made += 1
                 except ValidationError:
                     continue
+        _late_scheme(today)
     return made
+
+
+def _late_scheme(today: dt.date) -> None:
+    """白河市 draws up its scheme in the course of the year, in force from 1 January: adopting it
+    rescores the year so far (a record on the scheme's page)."""
+    unit = Unit.objects.filter(code=BH).first()
+    editor = User.objects.filter(username="baihe_bianji").first()
+    if unit is None or editor is None:
+        return
+    scheme = workflow.create_scheme(
+        by=editor, unit=unit, name=LATE_SCHEME, data=engine.scheme_as_data(engine.CITY_HIGHEST)
+    )
+    workflow.adopt_version(
+        by=editor, version=scheme.versions.get(), effective_from=today.replace(month=1, day=1)
+    )

@@ -388,3 +388,51 @@ class HistoricAdoption(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class RecomputeStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("重算中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("未完成")
+
+
+class Recompute(models.Model):
+    """One replay of a version's events over [start, end) that put the ledger right (重算).
+    Adopting a version from a past day asks for one; a small one runs at once, a large one in
+    the background after the adoption is saved (see `workflow.adopt_version`)."""
+
+    version = models.ForeignKey(SchemeVersion, on_delete=models.PROTECT, related_name="recomputes")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=10, choices=RecomputeStatus.choices, default=RecomputeStatus.QUEUED
+    )
+    background = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    facts = models.PositiveIntegerField(default=0)
+    corrected = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["version", "status"], name="recompute_version_status")]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.start:%Y-%m-%d} {self.status}"
+
+    @property
+    def pending(self) -> bool:
+        return self.status in (RecomputeStatus.QUEUED, RecomputeStatus.RUNNING)
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

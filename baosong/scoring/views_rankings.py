@@ -258,6 +258,7 @@ def ranking_home(request: HttpRequest) -> HttpResponse:
         and filters.parent is not None
         and access.can_drill_unit(user, filters.scheme, filters.parent),
         "can_manage": filters.scheme is not None and access.can_manage_scheme(user, filters.scheme),
+        "recompute": workflow.pending_recompute(filters.scheme) if filters.scheme else None,
     }
     if not is_htmx(request):
         return render(request, "scoring/ranking.html", context)
@@ -551,6 +552,7 @@ def _circular_context(
         "grains": {k: v for k, v in GRAIN_LABEL.items() if k != "custom"},
         "values": values,
         "errors": errors,
+        "recompute": workflow.pending_recompute(scheme),
     }
 
 

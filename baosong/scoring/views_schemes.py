@@ -15,8 +15,9 @@ from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
+from django.utils import timezone
 from django.utils.translation import gettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from baosong.lib.http import client_ip
 from baosong.orgs.access import scope_for
@@ -33,7 +34,7 @@ from baosong.scoring.forms import (
     rules_data,
     rules_initial,
 )
-from baosong.scoring.models import Scheme, SchemeVersion, VersionStatus
+from baosong.scoring.models import Recompute, Scheme, SchemeVersion, VersionStatus
 
 
 def _user(request: HttpRequest) -> User:
@@ -132,8 +133,56 @@ def _version_page(
         "can_manage": can_manage,
         "has_draft": any(v.status == VersionStatus.DRAFT for v in versions),
         "adopt_form": adopt_form or AdoptForm(initial={"effective_from": _next_month_start(today)}),
+        **_recompute_context(scheme, can_manage),
     }
     return render(request, "scoring/scheme_version.html", context)
+
+
+def _recompute_context(scheme: Scheme, can_manage: bool) -> dict[str, Any]:
+    """The scheme's latest recomputes (重算记录), each marked interrupted where it is."""
+    jobs = list(
+        Recompute.objects.filter(version__scheme=scheme)
+        .select_related("version", "requested_by")
+        .order_by("-requested_at", "-id")[:5]
+    )
+    now = timezone.now()
+    newest: set[int] = set()  # the newest listed recompute of each version may be restarted
+    for job in jobs:
+        job.interrupted = workflow.interrupted(job, now)  # type: ignore[attr-defined]
+        job.restartable = (  # type: ignore[attr-defined]
+            can_manage
+            and job.version_id not in newest
+            and (job.status == "failed" or job.interrupted)  # type: ignore[attr-defined]
+        )
+        newest.add(job.version_id)
+    return {
+        "scheme": scheme,
+        "recomputes": jobs,
+        "recompute_pending": any(j.pending and not j.interrupted for j in jobs),  # type: ignore[attr-defined]
+        "can_manage": can_manage,
+    }
+
+
+@require_GET
+def scheme_recomputes(request: HttpRequest, pk: int) -> HttpResponse:
+    """The recompute record alone: the scheme page polls it while one is running."""
+    user = _user(request)
+    scheme = access.get_scheme_for(user, pk)
+    context = _recompute_context(scheme, access.can_manage_scheme(user, scheme))
+    return render(request, "scoring/scheme_recomputes.html", context)
+
+
+@require_POST
+def recompute_restart(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    job = access.get_recompute_for(user, pk, need="manage")
+    try:
+        workflow.restart_recompute(by=user, job=job, ip=client_ip(request))
+    except ValidationError as exc:
+        messages.error(request, _say(exc))
+    else:
+        messages.success(request, gettext("已重新开始重算，完成后本页显示结果。"))
+    return redirect("scheme_detail", pk=job.version.scheme_id)
 
 
 def _next_month_start(day: dt.date) -> dt.date:
@@ -314,6 +363,13 @@ def version_adopt(request: HttpRequest, pk: int) -> HttpResponse:
                 gettext("第 %(n)d 版已启用，自 %(day)s 起计分。")
                 % {"n": version.number, "day": form.cleaned_data["effective_from"].isoformat()},
             )
+            if workflow.pending_recompute(version.scheme) is not None:
+                messages.info(
+                    request,
+                    gettext(
+                        "生效日期以来的事件较多，正在后台重算得分，完成后本页“重算记录”显示结果。"
+                    ),
+                )
             return redirect("scheme_version", pk=version.pk)
     versions = list(
         version.scheme.versions.select_related("created_by", "adopted_by").order_by("number")
@@ -393,4 +449,6 @@ urlpatterns: list[URLPattern] = [
     path("scoring/versions/<int:pk>/", scheme_version, name="scheme_version"),
     path("scoring/versions/<int:pk>/edit/", version_edit, name="scheme_version_edit"),
     path("scoring/versions/<int:pk>/adopt/", version_adopt, name="scheme_version_adopt"),
+    path("scoring/schemes/<int:pk>/recomputes/", scheme_recomputes, name="scheme_recomputes"),
+    path("scoring/recomputes/<int:pk>/restart/", recompute_restart, name="recompute_restart"),
 ]

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, Sum
@@ -25,12 +26,16 @@ from baosong.scoring.models import (
     Decision,
     LedgerEntry,
     QuotaSettlement,
+    Recompute,
+    RecomputeStatus,
     Scheme,
     SchemeVersion,
     UnitMonth,
     VersionStatus,
 )
 from baosong.submissions.models import Status, Submission
+
+log = logging.getLogger(__name__)
 
 
 def _audit(action: str, by: User, ip: str | None, obj: Any, unit: Unit, after: Any = None) -> None:
@@ -182,8 +187,132 @@ def adopt_version(
     _audit("version_adopt", by, ip, version, scheme.unit, {"from": effective_from.isoformat()})
     start = dt.datetime.combine(effective_from, dt.time(), ledger.local_tz())
     if start < timezone.now():
-        recompute(version, start, timezone.now() + dt.timedelta(seconds=1))
+        reason = gettext("启用第 %(n)d 版（自 %(day)s 起生效）") % {
+            "n": version.number,
+            "day": effective_from.isoformat(),
+        }
+        _recompute_since(version, start, by, reason, ip)
     return version
+
+
+# ---------------------------------------------------------------------------------------------
+# Recomputes asked for from the web
+
+
+def _recompute_since(
+    version: SchemeVersion, start: dt.datetime, by: User, reason: str, ip: str | None
+) -> Recompute | None:
+    """Score under `version` the events recorded from `start` on. A few thousand items are
+    replayed at once, inside the caller's transaction (recorded unless there was nothing to
+    replay); more (a province's year: tens of seconds) in the background once the transaction
+    has committed (`jobs.start`), so that the page answers and events recorded meanwhile
+    already see the version."""
+    from baosong.scoring import jobs
+
+    now = timezone.now()
+    end = now + dt.timedelta(seconds=1)
+    items = len(ledger.items_touched_with_units(start, end, version.scheme.unit.path))
+    job = Recompute(version=version, start=start, end=end, reason=reason[:200], requested_by=by)
+    if items <= settings.BAOSONG_RECOMPUTE_INLINE_ITEMS:
+        stats = recompute(version, start, end)
+        if not stats["facts"] and not stats["corrected"]:
+            return None
+        job.started_at = now
+        _finish(job, stats)
+        _audit("recompute", by, ip, job, version.scheme.unit, _done(job))
+        return job
+    job.background = True
+    job.save()
+    transaction.on_commit(lambda: jobs.start(job.pk))
+    return job
+
+
+def _finish(job: Recompute, stats: dict[str, int]) -> None:
+    job.status, job.finished_at = RecomputeStatus.DONE, timezone.now()
+    job.facts, job.corrected = stats["facts"], stats["corrected"]
+    job.save()
+
+
+def _done(job: Recompute) -> dict[str, Any]:
+    return {"facts": job.facts, "corrected": job.corrected, "background": job.background}
+
+
+def run_recompute(pk: int) -> Recompute | None:
+    """Run a queued recompute (the background thread, or `recompute_scores --pending`); None if
+    another process has taken it. It replays up to the moment it starts (the adoption that
+    asked for it has committed: every later event is recorded under the version as it comes),
+    outside a transaction, so that the check may run on several cores where it can."""
+    now = timezone.now()
+    claimed = Recompute.objects.filter(pk=pk, status=RecomputeStatus.QUEUED).update(
+        status=RecomputeStatus.RUNNING, started_at=now, end=now + dt.timedelta(seconds=1)
+    )
+    if not claimed:
+        return None
+    job = Recompute.objects.select_related("version__scheme__unit", "requested_by").get(pk=pk)
+    try:
+        stats = recompute(job.version, job.start, job.end)
+    except Exception as exc:
+        log.exception("recompute %s failed", job.pk)
+        job.status, job.finished_at = RecomputeStatus.FAILED, timezone.now()
+        job.error = (str(exc) or exc.__class__.__name__)[:500]
+        job.save()
+        _audit("recompute_failed", job.requested_by, None, job, job.version.scheme.unit)
+        return job
+    _finish(job, stats)
+    _audit("recompute", job.requested_by, None, job, job.version.scheme.unit, _done(job))
+    return job
+
+
+def interrupted(job: Recompute, now: dt.datetime | None = None) -> bool:
+    """A background recompute whose process went away (a restart): queued and never started, or
+    running for longer than any replay takes."""
+    now = now or timezone.now()
+    limit = dt.timedelta(minutes=settings.BAOSONG_RECOMPUTE_STALE_MINUTES)
+    if job.status == RecomputeStatus.QUEUED:
+        return job.requested_at < now - min(limit, dt.timedelta(minutes=10))
+    return job.status == RecomputeStatus.RUNNING and (job.started_at or now) < now - limit
+
+
+@transaction.atomic
+def restart_recompute(*, by: User, job: Recompute, ip: str | None = None) -> Recompute:
+    """Ask again for a recompute that failed or was interrupted: a new one, in the background."""
+    from baosong.scoring import jobs
+
+    job = (
+        Recompute.objects.select_for_update().select_related("version__scheme__unit").get(pk=job.pk)
+    )
+    _manage(by, job.version.scheme)
+    if job.status != RecomputeStatus.FAILED and not interrupted(job):
+        raise ValidationError(gettext("只有未完成或已中断的重算可以重新开始。"))
+    if Recompute.objects.filter(version=job.version, pk__gt=job.pk).exists():
+        raise ValidationError(gettext("该版本已有更新的重算。"))
+    if job.status != RecomputeStatus.FAILED:
+        job.status, job.finished_at = RecomputeStatus.FAILED, timezone.now()
+        job.error = gettext("已中断（处理进程已退出）")
+        job.save(update_fields=["status", "finished_at", "error"])
+    again = Recompute.objects.create(
+        version=job.version,
+        start=job.start,
+        end=timezone.now(),
+        reason=(gettext("重新开始：") + job.reason)[:200],
+        requested_by=by,
+        background=True,
+    )
+    _audit("recompute_restart", by, ip, again, job.version.scheme.unit, {"after": job.pk})
+    transaction.on_commit(lambda: jobs.start(again.pk))
+    return again
+
+
+def pending_recompute(scheme: Scheme) -> Recompute | None:
+    """The scheme's recompute still to finish, if any (its scores may not be up to date)."""
+    return (
+        Recompute.objects.filter(
+            version__scheme=scheme,
+            status__in=[RecomputeStatus.QUEUED, RecomputeStatus.RUNNING],
+        )
+        .order_by("requested_at", "id")
+        .first()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,8 +512,6 @@ def _first_submissions(
 # ---------------------------------------------------------------------------------------------
 # Recompute
 
-
-log = logging.getLogger(__name__)
 
 Cells = dict[tuple[int, int], Decimal]  # (unit id, month) → points
 
@@ -766,6 +893,8 @@ def generate_circular(
         raise PermissionDenied(gettext("只能对本计分办法范围内的单位发通报。"))
     if period.start >= timezone.now():
         raise ValidationError(gettext("该期间尚未开始。"))
+    if pending_recompute(scheme) is not None:
+        raise ValidationError(gettext("计分正在重算，请在重算完成后再生成通报。"))
     settle_quotas(by=None, scheme=scheme, period=period)
     ranking = rankings.unit_ranking(scheme, parent, period)
     versions = rankings.versions_used(scheme, period)

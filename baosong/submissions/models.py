@@ -269,7 +269,11 @@ class Event(models.Model):
         ordering = ["at", "id"]
         # An item's events up to a moment (scoring reads them for thousands of items at once;
         # with only the `at` index SQLite scanned every event before the moment per batch).
-        indexes = [models.Index(fields=["submission", "at"], name="sub_event_item_at")]
+        indexes = [
+            models.Index(fields=["submission", "at"], name="sub_event_item_at"),
+            # The items submitted in a period, from the index alone (a recompute's first step).
+            models.Index(fields=["action", "at", "submission"], name="sub_event_action_at_item"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.submission_id} {self.action}"

@@ -112,6 +112,8 @@ def scoring_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "BAOSONG_HTTPS": "0",
         "BAOSONG_VAR_DIR": str(tmp),
         "PYTHONUNBUFFERED": "1",
+        # The three items of the setup make a large recompute here: it runs in the background.
+        "BAOSONG_RECOMPUTE_INLINE_ITEMS": "1",
     }
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -286,3 +288,50 @@ def check_docx(path: Path, title: str) -> None:
         ("1", FIRST_COUNTY, "1", "1", "15"),
         ("2", SECOND_COUNTY, "2", "0", "10"),
     ], body
+
+
+LATE_SCHEME = "临江市委组织部信息工作计分办法（年中补定）"
+
+
+def test_a_scheme_adopted_from_new_year_is_recomputed_in_the_background(
+    scoring_server: str, signed_in: Callable[[str], Any]
+) -> None:
+    """Runs after the flow above (its ranking shows the first scheme). The editor draws up a
+    second scheme and puts it in force from 1 January: the year's four events (three items
+    submitted, one adopted) are replayed in a background thread of the server; the scheme's page
+    follows the record until it is done, without a reload."""
+    server = scoring_server
+    errors = BrowserErrors()
+    editor = signed_in("ljbianji")
+    errors.watch(editor)
+    editor.goto(f"{server}/scoring/schemes/")
+    editor.fill("#id_name", LATE_SCHEME)
+    editor.click("#new-scheme button[type=submit]")
+    editor.wait_for_url(re.compile(r"/scoring/versions/\d+/edit/$"))
+    version = int(re.findall(r"/versions/(\d+)/", editor.url)[0])
+    editor.goto(f"{server}/scoring/versions/{version}/")
+    # The setup's events happened last month: from 1 January of that month's year.
+    year = int(last_month()[:4])
+    editor.fill("#id_effective_from", f"{year}-01-01")
+    editor.click("#adopt button[type=submit]")
+    editor.wait_for_url(f"{server}/scoring/versions/{version}/")
+    assert "正在后台重算得分" in editor.inner_text(".messages")
+    record = editor.locator("#recomputes li").first
+    assert record.get_attribute("data-status") in ("queued", "running", "done")
+    # The section polls every 3 s and replaces itself: no reload of the page.
+    editor.evaluate("window.__same_page = true")
+    editor.wait_for_selector("#recomputes li[data-status='done']", timeout=60_000)
+    assert editor.evaluate("window.__same_page") is True
+    text = editor.locator("#recomputes li").first.inner_text()
+    assert "重放事件 4 个" in text and "后台进行" in text, text
+    # The ranking under the new scheme, over that year: 平安县 5 + 10 = 15, 清河县 5 + 5 = 10,
+    # as under the first scheme, and nothing says a recompute is pending any more.
+    editor.goto(f"{server}/scoring/schemes/")
+    card = editor.locator("section.scheme-card", has_text=LATE_SCHEME)
+    href = card.locator("a:text-is('排名')").get_attribute("href")
+    editor.goto(f"{server}{href}&grain=year&key={year}")
+    rows = editor.locator("table.ranking-table tbody tr").all_inner_texts()
+    assert len(rows) == 2 and FIRST_COUNTY in rows[0] and "15.00" in rows[0], rows
+    assert SECOND_COUNTY in rows[1] and "10.00" in rows[1], rows
+    assert editor.locator("[data-recompute-notice]").count() == 0
+    errors.check()

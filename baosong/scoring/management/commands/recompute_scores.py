@@ -7,18 +7,28 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from baosong.scoring import ledger, workflow
-from baosong.scoring.models import Scheme, VersionStatus
+from baosong.scoring.models import Recompute, RecomputeStatus, Scheme, VersionStatus
 
 
 class Command(BaseCommand):
     help = "重算计分：按计分办法的各版本重放期间内的事件，与台账不符之处以冲减和新记录更正。"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--scheme", type=int, required=True, help="计分办法编号")
+        parser.add_argument("--scheme", type=int, help="计分办法编号")
+        parser.add_argument(
+            "--pending",
+            action="store_true",
+            help="运行排队中的重算（启用往期生效的版本时在后台进行的；进程重启后由此补做）",
+        )
         parser.add_argument("--from", dest="start", default="", help="开始日期 YYYY-MM-DD")
         parser.add_argument("--to", dest="end", default="", help="结束日期 YYYY-MM-DD（含）")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["pending"]:
+            self.run_pending()
+            return
+        if options["scheme"] is None:
+            raise CommandError("请用 --scheme 指定计分办法，或用 --pending 运行排队中的重算。")
         scheme = Scheme.objects.select_related("unit").filter(pk=options["scheme"]).first()
         if scheme is None:
             raise CommandError("没有这个计分办法。")
@@ -46,3 +56,19 @@ class Command(BaseCommand):
             facts += stats["facts"]
             corrected += stats["corrected"]
         self.stdout.write(f"{scheme.name}：重放事件 {facts} 个，更正记录 {corrected} 条。")
+
+    def run_pending(self) -> None:
+        queued = Recompute.objects.filter(status=RecomputeStatus.QUEUED).order_by(
+            "requested_at", "id"
+        )
+        done = 0
+        for pk in list(queued.values_list("pk", flat=True)):
+            job = workflow.run_recompute(pk)
+            if job is None:
+                continue  # taken by another process meanwhile
+            done += 1
+            self.stdout.write(
+                f"{job.version}：{job.get_status_display()}，重放事件 {job.facts} 个，"
+                f"更正记录 {job.corrected} 条。{job.error}"
+            )
+        self.stdout.write(f"运行了 {done} 个排队中的重算。")
