@@ -575,6 +575,14 @@ def test_the_fast_moment_adapter_gives_what_djangos_gives(db: None) -> None:
     ]
     for moment in moments:
         assert fast(moment) == connection.ops.adapt_datetimefield_value(moment)
+        # … and what the database gives back as text is read as the same moment.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {ledger.AT} FROM (SELECT %s AS at) t",
+                [connection.ops.adapt_datetimefield_value(moment)],
+            )
+            (text,) = cursor.fetchone()
+        assert ledger._aware(text) == moment and ledger._aware(text).utcoffset() is not None
 
 
 def test_facts_read_in_batches_equal_facts_read_at_once(
