@@ -136,6 +136,10 @@ def test_a_large_recompute_waits_for_the_commit_then_runs_in_the_background(
             grain="month",
             period=rankings.current_period("month"),
         )
+    # … nor another version put in force (the pending replay's range would change) …
+    draft = workflow.new_version(by=scene.world.editor_city, scheme=scene.late)
+    with pytest.raises(ValidationError, match="请在重算完成后再启用新版本"):
+        workflow.adopt_version(by=scene.world.editor_city, version=draft, effective_from=JAN_1)
     # … and the ranking and the circulars page say so.
     editor = signed_in("editor_city")
     page = editor.get(reverse("ranking_home"), {"scheme": scene.late.pk}).content.decode()

@@ -161,6 +161,9 @@ def adopt_version(
     _manage(by, scheme)
     if version.status != VersionStatus.DRAFT:
         raise ValidationError(gettext("该版本已启用。"))
+    if pending_recompute(scheme) is not None:
+        # Its effective range would change under a replay that is still running.
+        raise ValidationError(gettext("计分正在重算，请在重算完成后再启用新版本。"))
     _checked_data(version.data)
     last = LedgerEntry.objects.filter(scheme=scheme).aggregate(at=Max("at"))["at"]
     if last is not None:
