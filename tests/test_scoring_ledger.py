@@ -197,7 +197,7 @@ def test_a_forwarded_item_adopted_by_the_province_with_an_instruction_supersedes
         ),
     )
     # The fast single-item reader gives exactly the facts of the general one.
-    fast, units, booked, _held = ledger.item_state(
+    fast, units, booked, _held, _versions = ledger.item_state(
         item.pk,
         dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1),
         [city_scheme.versions.get().pk],
@@ -599,3 +599,90 @@ def test_facts_read_in_batches_equal_facts_read_at_once(
     one_by_one = ledger.facts_of_items(ids, ledger.ALL_TIME.end)
     assert len(whole) == 3
     assert sorted(one_by_one) == sorted(whole)
+
+
+def test_a_capped_version_adopted_between_two_events_of_a_unit_counts_its_window(
+    world: Any,
+) -> None:
+    """Recording reads the versions in force with the item and guesses, from the unit's last
+    event that day, which of them have a period cap to sum. Here the province's capped scheme
+    comes into force between two submissions of 安平县: the second is capped by what the first
+    already holds in the province's window, although the guess did not know the version."""
+    capped = replace(engine.CITY_HIGHEST, period_cap=D("8"), period_cap_per="month")
+    city = workflow.create_scheme(
+        by=world.editor_city,
+        unit=world.city_a,
+        name="临江市计分（月封顶12分）",
+        data=engine.scheme_as_data(replace(capped, period_cap=D("12"))),
+    )
+    today = dt.datetime.now(ledger.local_tz()).date()
+    workflow.adopt_version(by=world.editor_city, version=city.versions.get(), effective_from=today)
+    officer, reviewer = world.officer_county_a, world.reviewer_county_a
+    submitted(world.county_a, officer, reviewer, "封顶前的第一篇")  # 5 under the city's scheme
+    editor_province = make_person("editor_province_cap", world.province, Role.EDITOR)
+    province = workflow.create_scheme(
+        by=editor_province,
+        unit=world.province,
+        name="江川省计分（月封顶8分）",
+        data=engine.scheme_as_data(capped),
+    )
+    workflow.adopt_version(
+        by=editor_province, version=province.versions.get(), effective_from=today
+    )
+    # Adopting it from today scored the first submission under it: 5 of its 8.
+    assert unit_points(province, "CA1") == D("5.00")
+    submitted(world.county_a, officer, reviewer, "封顶后的第二篇")
+    # City: 5 + 5 = 10 (cap 12). Province: 5 + 3 = 8, the second cut to the room left.
+    assert unit_points(city, "CA1") == D("10.00")
+    assert unit_points(province, "CA1") == D("8.00")
+    for scheme in (city, province):
+        version = scheme.versions.get()
+        start = dt.datetime.combine(today, dt.time(), ledger.local_tz())
+        stats = workflow.recompute(version, start, start + dt.timedelta(days=1))
+        assert stats["corrected"] == 0
+        assert_rollup_equals_ledger(scheme)
+
+
+def test_a_wrong_guess_of_the_versions_in_force_changes_no_score(world: Any) -> None:
+    """The guess is only trusted for a version in force with the same scheme and rules: an id
+    seen before with another scheme (SQLite gives ids back after a rollback) is read again."""
+    today = dt.datetime.now(ledger.local_tz()).date()
+    # Another scheme over the same county, 9 points a submission: its window sums differ.
+    other = workflow.create_scheme(
+        by=world.editor_city,
+        unit=world.city_a,
+        name="临江市另一计分办法",
+        data=engine.scheme_as_data(replace(engine.CITY_HIGHEST, submit_points={"info": D(9)})),
+    )
+    workflow.adopt_version(by=world.editor_city, version=other.versions.get(), effective_from=today)
+    rules = replace(engine.CITY_HIGHEST, period_cap=D("12"), period_cap_per="month")
+    scheme = workflow.create_scheme(
+        by=world.editor_city,
+        unit=world.city_a,
+        name="临江市计分（月封顶12分）",
+        data=engine.scheme_as_data(rules),
+    )
+    version = workflow.adopt_version(
+        by=world.editor_city, version=scheme.versions.get(), effective_from=today
+    )
+    officer, reviewer = world.officer_county_a, world.reviewer_county_a
+    submitted(world.county_a, officer, reviewer, "第一篇")  # 5 here, 9 there
+    seen = ledger._capped_seen[today]
+    # The capped version's id, but the other scheme's: trusted, its window would hold 9 and
+    # leave the second submission 3 instead of 5.
+    seen[version.pk] = ledger.InForce(
+        SchemeVersion(id=version.pk, scheme_id=other.pk),
+        seen[version.pk].owner_path,
+        replace(seen[version.pk].rules, label="旧的"),
+    )
+    submitted(world.county_a, officer, reviewer, "第二篇")
+    assert unit_points(scheme, "CA1") == D("10.00")
+    submitted(world.county_a, officer, reviewer, "第三篇")  # 5 + 5 + 5 = 15, capped at 12
+    assert unit_points(scheme, "CA1") == D("12.00")
+    assert unit_points(other, "CA1") == D("27.00")
+    stats = workflow.recompute(
+        version,
+        dt.datetime.combine(today, dt.time(), ledger.local_tz()),
+        dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1),
+    )
+    assert stats["corrected"] == 0

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -321,17 +321,28 @@ def facts_of_items(
     return facts
 
 
+class ItemState(NamedTuple):
+    facts: list[engine.Fact]
+    units: UnitRef
+    booked: Booked
+    held: dict[int, Decimal]
+    versions: list[InForce]  # in force for `in_force` (empty without it)
+
+
 def item_state(
     item_id: int,
     until: dt.datetime,
-    version_ids: Sequence[int],
+    version_ids: Sequence[int] | None = None,
     windows: Sequence[CapWindow] = (),
-) -> tuple[list[engine.Fact], UnitRef, Booked, dict[int, Decimal]]:
+    in_force: tuple[dt.date, str] | None = None,
+) -> ItemState:
     """What recording an event of one item reads, in one statement (a round trip costs more
     than the reading): the item's facts before `until` as `facts_of_items` gives them, the units
     met on the way (code → id, path), per version of `version_ids` what the ledger booked for
     the item (see `_booked`), and per cap window of `windows` the net points other items hold
-    in it for the item's own unit (what `_window_seeds` gives for that unit)."""
+    in it for the item's own unit (what `_window_seeds` gives for that unit). With `in_force`
+    (a day and the unit's path) it also reads the adopted versions effective that day whose owner's
+    subtree holds the unit, and `version_ids` default to theirs."""
     moment = connection.ops.adapt_datetimefield_value(until)
     t = {
         "s": Submission._meta.db_table,
@@ -396,12 +407,22 @@ def item_state(
             f"NULL, CAST(SUM(l.points) AS TEXT), NULL {where}"
         )
         params += [version_id, *where_params]
+    if in_force is not None:
+        where, where_params = _in_force_where(*in_force)
+        sql += (
+            " UNION ALL SELECT 'v', v.id, v.scheme_id, v.number, NULL, "
+            f"CAST(v.adopted_at AS TEXT), NULL, NULL, NULL, v.used_at, u.path, NULL {where}"
+        )
+        params += where_params
     # Compact text: psycopg keeps its parsing of statements up to 4 kB (and 50 parameters).
     rows = _prepared(" ".join(sql.split()), params)
+    versions = _in_force((r[1], r[2], r[3], r[9], r[5], r[10]) for r in rows if r[0] == "v")
+    if version_ids is None:
+        version_ids = [v.version.pk for v in versions]
     units: UnitRef = {}
     heads = [r for r in rows if r[0] == "h"]
     if not heads:
-        return [], units, {v: (set(), {}, []) for v in version_ids}, {}
+        return ItemState([], units, {v: (set(), {}, []) for v in version_ids}, {}, versions)
     _t, _id, _unit_id, _, _, item_type, kind, code, _level, _, path, _b = heads[0]
     units[code] = (_unit_id, path)
     authors = tuple(
@@ -454,7 +475,7 @@ def item_state(
         version_ids,
     )
     held = {r[1]: engine.q2(Decimal(r[10])) for r in rows if r[0] == "q" and r[10] is not None}
-    return facts, units, so_far, held
+    return ItemState(facts, units, so_far, held, versions)
 
 
 def _item_fact(
@@ -584,29 +605,38 @@ class InForce:
 
 # An adopted version's rules never change: (version id, adoption moment) → engine scheme.
 _rules_cache: dict[tuple[int, str], engine.Scheme] = {}
+# The versions with a period cap met by recording on a day, by id (a guess, checked each time).
+_capped_seen: dict[dt.date, dict[int, InForce]] = {}
 
 
-def versions_in_force(at: dt.datetime, unit_path: str) -> list[InForce]:
-    """Adopted versions effective on the local day of `at` whose owner's subtree holds the unit
-    (the rule of `SchemeVersion.objects.in_force`). Every submission and publication event asks
-    this, so it is one plain statement, and the rules are parsed once per version and process."""
-    day = at.astimezone(local_tz()).date()
+def _in_force_where(day: dt.date, unit_path: str) -> tuple[str, list[Any]]:
+    """FROM … WHERE of the adopted versions effective on `day` whose owner's subtree holds the
+    unit (the rule of `SchemeVersion.objects.in_force`), as `v`, with its scheme `s` and owner `u`."""
     v, s, u = SchemeVersion._meta.db_table, Scheme._meta.db_table, Unit._meta.db_table
-    rows = _prepared(
-        f"SELECT v.id, v.scheme_id, v.number, v.used_at, v.adopted_at, u.path FROM {v} v "
-        f"JOIN {s} s ON s.id = v.scheme_id JOIN {u} u ON u.id = s.unit_id "
+    return (
+        f"FROM {v} v JOIN {s} s ON s.id = v.scheme_id JOIN {u} u ON u.id = s.unit_id "
         "WHERE v.status = %s AND v.effective_from <= %s "
         "AND (v.effective_to IS NULL OR v.effective_to >= %s) "
-        "AND substr(%s, 1, length(u.path)) = u.path ORDER BY u.path, s.id, v.number",
+        "AND substr(%s, 1, length(u.path)) = u.path",
         [
             VersionStatus.ADOPTED.value,
             *[connection.ops.adapt_datefield_value(day)] * 2,
             unit_path,
         ],
     )
+
+
+def _in_force(rows: Iterable[tuple[Any, ...]]) -> list[InForce]:
+    """Versions in force from rows (id, scheme id, number, used at, adopted at, owner's path), in
+    the order of their owners' paths, schemes and numbers; the rules are parsed once per version
+    and process."""
+    rows = sorted(rows, key=lambda r: (r[5], r[1], r[2]))
     if not rows:
         return []
-    keys = {pk: (pk, str(adopted_at)) for pk, _s, _n, _u, adopted_at, _p in rows}
+    keys = {
+        pk: (pk, str(_aware(adopted)) if adopted is not None else "")
+        for pk, _s, _n, _u, adopted, _p in rows
+    }
     missing = [pk for pk, key in keys.items() if key not in _rules_cache]
     if missing:
         if len(_rules_cache) > 256:
@@ -1021,22 +1051,26 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
 
     The item's facts so far are replayed over the moment of the event only (so the engine judges
     no quota windows), seeded with what other items already hold in the period-cap window and
-    with what the ledger booked for the item's earlier events. A handful of statements whatever
-    the number of versions: the versions in force, the item (facts and booked lines), the cap
-    seeds, then the lines and the two rollups."""
-    versions = versions_in_force(at, unit_path)
-    if not versions or item_id is None:
+    with what the ledger booked for the item's earlier events. Two statements whatever the
+    number of versions: the item (facts, booked lines, its unit's cap window) with the versions
+    in force, then the lines and the two rollups; the cap seeds of other units (a forwarder's)
+    when the event credits them."""
+    if item_id is None:
         return 0
     tz = local_tz()
     local = at.astimezone(tz)
-    capped = [v for v in versions if v.rules.period_cap is not None]
-    windows = {
-        v.version.pk: engine.period_containing(v.rules.period_cap_per, local) for v in capped
-    }
-    facts, units, so_far, held = item_state(
+    # The versions in force are read with the item. Which of them have a period cap (whose
+    # window the item's read sums) is guessed from the capped versions met that day whose owner
+    # holds the unit, and checked against what the same statement found.
+    day = local.date()
+    seen = _capped_seen.setdefault(day, {})
+    guess = [v for v in seen.values() if unit_path.startswith(v.owner_path)]
+    windows = {v.version.pk: engine.period_containing(v.rules.period_cap_per, local) for v in guess}
+    guessed = {v.version.pk: v for v in guess}
+    facts, units, so_far, held, versions = item_state(
         item_id,
         at + dt.timedelta(microseconds=1),
-        [v.version.pk for v in versions],
+        None,
         [
             (
                 v.version.pk,
@@ -1044,9 +1078,29 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
                 windows[v.version.pk].start,
                 windows[v.version.pk].end,
             )
-            for v in capped
+            for v in guess
         ],
+        (day, unit_path),
     )
+    if not versions:
+        return 0
+    capped = [v for v in versions if v.rules.period_cap is not None]
+    if len(_capped_seen) > 2:
+        for other in [d for d in _capped_seen if d != day]:
+            del _capped_seen[other]
+    seen.update((v.version.pk, v) for v in capped)
+    # A guessed window counts only if the version in force is the one guessed, same scheme and
+    # same rules (an id can come back after a rolled-back transaction on SQLite).
+    trusted = {
+        v.version.pk
+        for v in capped
+        if (g := guessed.get(v.version.pk)) is not None
+        and (g.version.scheme_id, g.rules) == (v.version.scheme_id, v.rules)
+    }
+    unguessed = [v for v in capped if v.version.pk not in trusted]
+    windows = {
+        v.version.pk: engine.period_containing(v.rules.period_cap_per, local) for v in capped
+    }
     if not facts:
         return 0
     needed = (
@@ -1057,11 +1111,12 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
     if needed - set(units):
         units.update(_units_by_code(needed - set(units)))
     todo = [v for v in versions if event_key not in so_far[v.version.pk][0]]
-    # The cap seeds: the item's own unit's window credit came with the item; only the units
-    # whose credit can change what the new event earns are read besides (a forwarder's).
+    # The cap seeds: the item's own unit's window credit came with the item (for the versions
+    # guessed); only the units whose credit can change what the new event earns are read besides
+    # (a forwarder's, or the own unit's under a version not guessed).
     origin = facts[0].origin_unit
     seeds: dict[int, dict[tuple[str, str], Decimal]] = {
-        pk: {(origin, windows[pk].key): total} for pk, total in held.items()
+        pk: {(origin, windows[pk].key): total} for pk, total in held.items() if pk in trusted
     }
     if capped:
         new = [f for f in facts if f.event_id == event_key]
@@ -1069,6 +1124,10 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
         others = {c: ref for c, ref in units.items() if c in named}
         for pk, more in _window_seeds(capped, item_id, others, at).items():
             seeds.setdefault(pk, {}).update(more)
+        if unguessed:
+            own = {origin: units[origin]}
+            for pk, more in _window_seeds(unguessed, item_id, own, at).items():
+                seeds.setdefault(pk, {}).update(more)
     kinds = {item_id: facts[0].item_kind}
     moment = engine.Period("event", local, local + dt.timedelta(microseconds=1))
     batches = []
