@@ -558,10 +558,7 @@ def adopt_version(request: HttpRequest, version_id: int, payload: AdoptIn) -> Ve
 )
 def list_recomputes(request: HttpRequest, scheme_id: int) -> list[RecomputeOut]:
     scheme = access.get_scheme_for(_caller(request), scheme_id)
-    jobs = Recompute.objects.filter(version__scheme=scheme).select_related(
-        "version", "requested_by"
-    )
-    return [_recompute_out(job) for job in jobs.order_by("-requested_at", "-id")[:50]]
+    return [_recompute_out(job) for job in workflow.recomputes_of(scheme, 50)]
 
 
 @router.post(

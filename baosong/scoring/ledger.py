@@ -1064,23 +1064,13 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
     # holds the unit, and checked against what the same statement found.
     day = local.date()
     seen = _capped_seen.setdefault(day, {})
-    guess = [v for v in seen.values() if unit_path.startswith(v.owner_path)]
-    windows = {v.version.pk: engine.period_containing(v.rules.period_cap_per, local) for v in guess}
-    guessed = {v.version.pk: v for v in guess}
+    guessed = {v.version.pk: v for v in seen.values() if unit_path.startswith(v.owner_path)}
+    guessed_windows = []
+    for pk, v in guessed.items():
+        window = engine.period_containing(v.rules.period_cap_per, local)
+        guessed_windows.append((pk, v.version.scheme_id, window.start, window.end))
     facts, units, so_far, held, versions = item_state(
-        item_id,
-        at + dt.timedelta(microseconds=1),
-        None,
-        [
-            (
-                v.version.pk,
-                v.version.scheme_id,
-                windows[v.version.pk].start,
-                windows[v.version.pk].end,
-            )
-            for v in guess
-        ],
-        (day, unit_path),
+        item_id, at + dt.timedelta(microseconds=1), None, guessed_windows, (day, unit_path)
     )
     if not versions:
         return 0
@@ -1097,7 +1087,6 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
         if (g := guessed.get(v.version.pk)) is not None
         and (g.version.scheme_id, g.rules) == (v.version.scheme_id, v.rules)
     }
-    unguessed = [v for v in capped if v.version.pk not in trusted]
     windows = {
         v.version.pk: engine.period_containing(v.rules.period_cap_per, local) for v in capped
     }
@@ -1113,7 +1102,7 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
     todo = [v for v in versions if event_key not in so_far[v.version.pk][0]]
     # The cap seeds: the item's own unit's window credit came with the item (for the versions
     # guessed); only the units whose credit can change what the new event earns are read besides
-    # (a forwarder's, or the own unit's under a version not guessed).
+    # (a forwarder's, and the own unit's when a version was not guessed).
     origin = facts[0].origin_unit
     seeds: dict[int, dict[tuple[str, str], Decimal]] = {
         pk: {(origin, windows[pk].key): total} for pk, total in held.items() if pk in trusted
@@ -1121,13 +1110,11 @@ def record_event(event_key: str, item_id: int | None, at: dt.datetime, unit_path
     if capped:
         new = [f for f in facts if f.event_id == event_key]
         named = {unit for unit, _w in engine.cap_windows(capped[0].rules, new, tz)} - {origin}
+        if not trusted.issuperset(windows):
+            named.add(origin)
         others = {c: ref for c, ref in units.items() if c in named}
         for pk, more in _window_seeds(capped, item_id, others, at).items():
             seeds.setdefault(pk, {}).update(more)
-        if unguessed:
-            own = {origin: units[origin]}
-            for pk, more in _window_seeds(unguessed, item_id, own, at).items():
-                seeds.setdefault(pk, {}).update(more)
     kinds = {item_id: facts[0].item_kind}
     moment = engine.Period("event", local, local + dt.timedelta(microseconds=1))
     batches = []

@@ -34,7 +34,7 @@ from baosong.scoring.forms import (
     rules_data,
     rules_initial,
 )
-from baosong.scoring.models import Recompute, Scheme, SchemeVersion, VersionStatus
+from baosong.scoring.models import Scheme, SchemeVersion, VersionStatus
 
 
 def _user(request: HttpRequest) -> User:
@@ -140,21 +140,16 @@ def _version_page(
 
 def _recompute_context(scheme: Scheme, can_manage: bool) -> dict[str, Any]:
     """The scheme's latest recomputes (重算记录), each marked interrupted where it is."""
-    jobs = list(
-        Recompute.objects.filter(version__scheme=scheme)
-        .select_related("version", "requested_by")
-        .order_by("-requested_at", "-id")[:5]
-    )
+    jobs = workflow.recomputes_of(scheme, 5)
     now = timezone.now()
-    newest: set[int] = set()  # the newest listed recompute of each version may be restarted
+    listed: set[int] = set()  # versions with a newer recompute above (newest first)
     for job in jobs:
         job.interrupted = workflow.interrupted(job, now)  # type: ignore[attr-defined]
         job.restartable = (  # type: ignore[attr-defined]
             can_manage
-            and job.version_id not in newest
-            and (job.status == "failed" or job.interrupted)  # type: ignore[attr-defined]
+            and workflow.restart_refused(job, newer=job.version_id in listed, now=now) is None
         )
-        newest.add(job.version_id)
+        listed.add(job.version_id)
     return {
         "scheme": scheme,
         "recomputes": jobs,

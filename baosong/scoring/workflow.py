@@ -276,6 +276,21 @@ def interrupted(job: Recompute, now: dt.datetime | None = None) -> bool:
     return job.status == RecomputeStatus.RUNNING and (job.started_at or now) < now - limit
 
 
+def restart_refused(
+    job: Recompute, *, newer: bool | None = None, now: dt.datetime | None = None
+) -> str | None:
+    """Why the recompute cannot be started again, or None: only one that failed or was
+    interrupted, and only the version's latest. `newer` (a later recompute of the same version
+    exists) is looked up unless the caller knows it."""
+    if job.status != RecomputeStatus.FAILED and not interrupted(job, now):
+        return gettext("只有未完成或已中断的重算可以重新开始。")
+    if newer is None:
+        newer = Recompute.objects.filter(version_id=job.version_id, pk__gt=job.pk).exists()
+    if newer:
+        return gettext("该版本已有更新的重算。")
+    return None
+
+
 @transaction.atomic
 def restart_recompute(*, by: User, job: Recompute, ip: str | None = None) -> Recompute:
     """Ask again for a recompute that failed or was interrupted: a new one, in the background."""
@@ -285,10 +300,9 @@ def restart_recompute(*, by: User, job: Recompute, ip: str | None = None) -> Rec
         Recompute.objects.select_for_update().select_related("version__scheme__unit").get(pk=job.pk)
     )
     _manage(by, job.version.scheme)
-    if job.status != RecomputeStatus.FAILED and not interrupted(job):
-        raise ValidationError(gettext("只有未完成或已中断的重算可以重新开始。"))
-    if Recompute.objects.filter(version=job.version, pk__gt=job.pk).exists():
-        raise ValidationError(gettext("该版本已有更新的重算。"))
+    refused = restart_refused(job)
+    if refused:
+        raise ValidationError(refused)
     if job.status != RecomputeStatus.FAILED:
         job.status, job.finished_at = RecomputeStatus.FAILED, timezone.now()
         job.error = gettext("已中断（处理进程已退出）")
@@ -304,6 +318,23 @@ def restart_recompute(*, by: User, job: Recompute, ip: str | None = None) -> Rec
     _audit("recompute_restart", by, ip, again, job.version.scheme.unit, {"after": job.pk})
     transaction.on_commit(lambda: jobs.start(again.pk))
     return again
+
+
+def recomputes_of(scheme: Scheme, limit: int) -> list[Recompute]:
+    """The scheme's latest recomputes, newest first."""
+    return list(
+        Recompute.objects.filter(version__scheme=scheme)
+        .select_related("version", "requested_by")
+        .order_by("-requested_at", "-id")[:limit]
+    )
+
+
+def run_pending_recomputes() -> list[Recompute]:
+    """Run every queued recompute here, oldest first (`recompute_scores --pending`); those another
+    process takes meanwhile are left to it."""
+    queued = Recompute.objects.filter(status=RecomputeStatus.QUEUED).order_by("requested_at", "id")
+    ran = (run_recompute(pk) for pk in list(queued.values_list("pk", flat=True)))
+    return [job for job in ran if job is not None]
 
 
 def pending_recompute(scheme: Scheme) -> Recompute | None:

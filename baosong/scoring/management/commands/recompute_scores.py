@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from baosong.scoring import ledger, workflow
-from baosong.scoring.models import Recompute, RecomputeStatus, Scheme, VersionStatus
+from baosong.scoring.models import Scheme, VersionStatus
 
 
 class Command(BaseCommand):
@@ -58,17 +58,10 @@ class Command(BaseCommand):
         self.stdout.write(f"{scheme.name}：重放事件 {facts} 个，更正记录 {corrected} 条。")
 
     def run_pending(self) -> None:
-        queued = Recompute.objects.filter(status=RecomputeStatus.QUEUED).order_by(
-            "requested_at", "id"
-        )
-        done = 0
-        for pk in list(queued.values_list("pk", flat=True)):
-            job = workflow.run_recompute(pk)
-            if job is None:
-                continue  # taken by another process meanwhile
-            done += 1
+        ran = workflow.run_pending_recomputes()
+        for job in ran:
             self.stdout.write(
                 f"{job.version}：{job.get_status_display()}，重放事件 {job.facts} 个，"
                 f"更正记录 {job.corrected} 条。{job.error}"
             )
-        self.stdout.write(f"运行了 {done} 个排队中的重算。")
+        self.stdout.write(f"运行了 {len(ran)} 个排队中的重算。")
