@@ -161,7 +161,9 @@ def _aware(value: Any) -> dt.datetime:
     """A datetime from a raw query: naive UTC text from SQLite, text with its offset (`AT`) or
     an aware value from PostgreSQL."""
     if isinstance(value, str):
-        if len(value) in (19, 26):  # naive UTC text, 'YYYY-MM-DD HH:MM:SS[.ffffff]' (SQLite)
+        # Naive UTC text from SQLite, 'YYYY-MM-DD HH:MM:SS[.ffffff]'. PostgreSQL's text drops the
+        # fraction's trailing zeros and ends in its offset: '… 05:11:54.822+00' is 26 long too.
+        if len(value) in (19, 26) and value[-3] not in "+-":
             # Parsed with its offset: datetime.replace(tzinfo=…) costs eight times the parse.
             return dt.datetime.fromisoformat(value + "+00:00")
         value = dt.datetime.fromisoformat(value)
