@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -691,3 +692,60 @@ def test_a_wrong_guess_of_the_versions_in_force_changes_no_score(world: Any) -> 
         dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1),
     )
     assert stats["corrected"] == 0
+
+
+_ZONES = [
+    dt.UTC,
+    ledger.local_tz(),
+    dt.timezone(dt.timedelta(hours=-5)),
+    ZoneInfo("America/New_York"),  # with daylight saving time
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    moments=st.lists(
+        # Naive bounds (hypothesis draws naive moments); each is given a zone below.
+        st.datetimes(
+            min_value=dt.datetime(2020, 1, 1),  # noqa: DTZ001
+            max_value=dt.datetime(2030, 12, 31),  # noqa: DTZ001
+        ).flatmap(
+            # Near a month's turn as often as not: the bounds are what could go wrong.
+            lambda d: st.sampled_from(
+                [
+                    d,
+                    d.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+                    d.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+                    - dt.timedelta(microseconds=1),
+                    d.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+                    - dt.timedelta(minutes=30),
+                ]
+            )
+        ),
+        max_size=60,
+    ),
+    order=st.sampled_from(["sorted", "as drawn"]),
+    zone=st.sampled_from(range(len(_ZONES))),
+    moments_zone=st.sampled_from(range(len(_ZONES))),
+)
+def test_months_of_many_moments_are_each_moments_month(
+    moments: list[dt.datetime], order: str, zone: int, moments_zone: int
+) -> None:
+    """`months_in` keeps the last month's bounds: in or out of time order, in any time zone of
+    the moments and of the months, each moment gets `month_of`'s month."""
+    tz = _ZONES[zone]
+    aware = [m.replace(tzinfo=_ZONES[moments_zone]) for m in moments]
+    if order == "sorted":
+        aware.sort()
+    month = ledger.months_in(tz)
+    assert [month(at) for at in aware] == [ledger.month_of(at, tz) for at in aware]
+
+
+def test_a_moment_just_before_the_last_months_start_is_in_the_month_before() -> None:
+    tz = ledger.local_tz()
+    february = dt.datetime(2025, 2, 1, tzinfo=tz)
+    month = ledger.months_in(tz)
+    assert month(february.astimezone(dt.UTC)) == 202502
+    assert month((february - dt.timedelta(microseconds=1)).astimezone(dt.UTC)) == 202501
+    assert month(dt.datetime(2025, 2, 28, 23, 59, tzinfo=tz)) == 202502
+    assert month(dt.datetime(2025, 3, 1, tzinfo=tz)) == 202503
