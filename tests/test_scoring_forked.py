@@ -4,6 +4,7 @@ put right by the full replay, as before. These tests commit (transaction=True): 
 see an open transaction, which is also why forking is off inside one."""
 
 import datetime as dt
+import os
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -230,9 +231,35 @@ def test_under_a_period_cap_the_forwarders_are_replayed_with_what_they_forwarded
         "CA",
         "CB",
     }
-    # 临江市 forwarded items of 安平县 and 青石县, which go to different processes: without its
-    # second replay it would be credited twice up to the cap (12.80 against 8.00).
+    # 临江市 forwarded items of 安平县 and 青石县, which go to different processes: it is replayed
+    # here with them (without, it would be credited twice up to the cap: 12.80 against 8.00).
     assert max(v for (u, _), v in one.items() if u == paths["CA"]) == D("8.00")
+
+
+@forking
+@committing
+def test_the_forwarders_are_replayed_once_with_what_they_forwarded(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cities replayed here read the items they forwarded beforehand (from the receipts):
+    no second replay after the children's results."""
+    scheme, start, end = _province_world(world)
+    rules = ledger.scheme_of(scheme.versions.get())
+    paths = dict(Unit.objects.values_list("code", "id"))
+    _stored, activity = workflow._stored_cells(scheme, start, end)
+    replays: list[int] = []
+    score = engine.score
+
+    def counted(*args: Any, **kwargs: Any) -> list[engine.Entry]:
+        replays.append(os.getpid())
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "score", counted)
+    split, _replayed, used, _found = workflow._forked_cells(
+        rules, engine.Period("recompute", start, end), scheme.unit.path, activity, [], paths, 3
+    )
+    assert used == 3 and replays == [os.getpid()]  # the children's are in their own memory
+    assert max(v for (u, _), v in split.items() if u == paths["CA"]) == D("8.00")
 
 
 @forking
@@ -266,7 +293,9 @@ def test_when_a_child_fails_the_check_runs_in_one_process(
 
 @forking
 @committing
-def test_a_forwarder_replayed_in_another_process_is_read_again(world: Any) -> None:
+def test_a_forwarder_replayed_in_another_process_is_read_again(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A unit with no units below it that forwarded an item (as an imported or synced event may
     say) was replayed by a child: its second replay reads its own items again."""
     scheme, start, end = _province_world(world, cap="1000")
@@ -285,6 +314,28 @@ def test_a_forwarder_replayed_in_another_process_is_read_again(world: Any) -> No
                              "lead_source": True, "forwarded_by": "CA2"}],
             },
         )  # fmt: skip
+    # … and an item of 安平县 that no receipt says was forwarded, adopted as forwarded by 白河市
+    # (a city, replayed here, that did not read it beforehand): 白河市 is replayed again.
+    unforwarded = (
+        Submission.objects.filter(unit=world.county_a)
+        .exclude(addressees__forwarded_from__isnull=False)
+        .exclude(pk=item.pk)
+        .order_by("id")
+        .first()
+    )
+    assert unforwarded is not None
+    PubEvent.objects.create(
+        action=PubAction.ADOPT,
+        by=world.editor_city,
+        unit=world.province,
+        submission=unforwarded,
+        facts={
+            "adopting_unit": "P", "adopting_level": "province", "publication_kind": "special",
+            "form": "excerpt", "is_lead": False,
+            "sources": [{"item": unforwarded.pk, "origin_unit": "CA1", "share": 100,
+                         "lead_source": True, "forwarded_by": "CB"}],
+        },
+    )  # fmt: skip
     end = dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
     rules = ledger.scheme_of(scheme.versions.get())
     period = engine.Period("recompute", start, end)
@@ -296,11 +347,19 @@ def test_a_forwarder_replayed_in_another_process_is_read_again(world: Any) -> No
         ledger.local_tz(),
     )
     _stored, activity = workflow._stored_cells(scheme, start, end)
+    replays: list[int] = []
+    score = engine.score
+
+    def counted(*args: Any, **kwargs: Any) -> list[engine.Entry]:
+        replays.append(os.getpid())
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "score", counted)
     # Four processes: each county in a child, the cities and the province here.
     split, _replayed, used, _found = workflow._forked_cells(
         rules, period, scheme.unit.path, activity, [], paths, 4
     )
-    assert used == 4
+    assert used == 4 and len(replays) == 2  # this share's, then 青石县's and 白河市's again
     assert split == one
     # 青石县's second replay reads its item that nobody forwarded again: without it, 5 less.
     assert sum(v for (u, _), v in one.items() if u == paths["CA2"]) > D("5.00")

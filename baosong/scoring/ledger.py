@@ -174,6 +174,23 @@ def items_touched_with_units(
         return cursor.fetchall()  # type: ignore[no-any-return]
 
 
+def forwarders_of(item_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(item id, unit id) for each unit that forwarded one of these items (转报): its receipts
+    higher up name the unit they came from."""
+    out: list[tuple[int, int]] = []
+    with connection.cursor() as cursor:
+        chunk = _chunk()
+        for start in range(0, len(item_ids), chunk):
+            where, params = _any("submission_id", list(item_ids[start : start + chunk]))
+            cursor.execute(
+                f"SELECT submission_id, forwarded_from_id FROM {Addressee._meta.db_table} "
+                f"WHERE {where} AND forwarded_from_id IS NOT NULL",
+                params,
+            )
+            out += cursor.fetchall()
+    return out
+
+
 def _aware(value: Any) -> dt.datetime:
     """A datetime from a raw query: naive UTC text from SQLite, text with its offset (`AT`) or
     an aware value from PostgreSQL."""

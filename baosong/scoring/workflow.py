@@ -632,24 +632,34 @@ def _forked_cells(
     period cap counts a unit's window, the item cap a unit's credit from one item): the facts of
     its own items, and, for a unit that forwarded items, the adoptions of those items. So the
     units are shared out (by their `activity`, items submitted and adopted as the rollup counts
-    them) with their items, imported records and deductions; each process finds its items,
-    reads them without co-authors (cells are unit sums), replays them and reports its cells,
-    which items were forwarded by whom, and those items' facts. A unit that forwarded anything
-    is then replayed once more here with its own items and every item it forwarded, and its
-    cells replace the partial ones. Only a unit with units below it receives items to forward,
-    so those units are replayed here in the first place (their facts at hand for the second
-    replay). Same cells as one replay of everything (tested)."""
+    them) with their items, imported records and deductions, and each share keeps the cells of
+    its own units only. Only a unit with units below it receives items to forward: those units
+    are replayed here, together with the items they forwarded (found beforehand from the
+    receipts higher up), so that their forwarding credit is counted with their own. Each child
+    reads its items without co-authors (cells are unit sums), replays them and reports its
+    cells and which items were forwarded by whom, from the facts themselves. A forwarder whose
+    forwarded items were not all replayed with it (a unit without units below it named as a
+    forwarder, say by an imported event) is replayed once more here with its own items and
+    every item it forwarded, and its cells replace the others. Same cells as one replay of
+    everything (tested)."""
     tz = ledger.local_tz()
     above = set(
         Unit.objects.filter(id__in=paths.values(), parent__isnull=False).values_list(
             "parent_id", flat=True
         )
     )
+    # The items touched, found once here (the children inherit them), and the items that the
+    # units replayed here forwarded.
+    touched = ledger.items_touched_with_units(period.start, period.end, owner_path)
+    forwarded_here = {
+        item for item, unit in ledger.forwarders_of([pk for pk, _ in touched]) if unit in above
+    }
     # Units with units below them, and units with nothing in the rollup, here (the last
-    # share); the others, busiest first, each to the least loaded process.
+    # share, with the items forwarded: a submission, a forward and an adoption or two each);
+    # the others, busiest first, each to the least loaded process.
     last = processes - 1
     load = [0] * processes
-    load[last] = sum(n for u, n in activity.items() if u in above)
+    load[last] = sum(n for u, n in activity.items() if u in above) + 3 * len(forwarded_here)
     owner_of: dict[int, int] = {}
     for unit_id in sorted(set(activity) - above, key=lambda u: (-activity[u], u)):
         k = load.index(min(load))
@@ -664,31 +674,38 @@ def _forked_cells(
     children = [
         _Part(frozenset(units[k]), False, known[k]) for k in range(last) if units[k] or known[k]
     ]
-    parts = [*children, _Part(frozenset().union(*(p.units for p in children)), True, known[last])]
-    everything: list[tuple[int, int]] = []  # the items touched, found by the share here
+    away = frozenset().union(*(p.units for p in children))  # the children's units
+    parts = [*children, _Part(away, True, known[last])]
+    here = {pk for pk, unit_id in touched if unit_id not in away}
+    only_forwarded = forwarded_here - here  # replayed here for their forwarders only
+    here |= forwarded_here
 
     def share(part: _Part) -> _Share:
-        touched = ledger.items_touched_with_units(period.start, period.end, owner_path)
-        if part.but:
-            everything.extend(touched)
-        mine = sorted(pk for pk, unit_id in touched if (unit_id in part.units) != part.but)
-        facts = ledger.facts_of_items(mine, period.end, authors=False) + part.facts
+        mine = here if part.but else {pk for pk, unit_id in touched if unit_id in part.units}
+        facts = ledger.facts_of_items(sorted(mine), period.end, authors=False) + part.facts
         forwarded: dict[str, list[int]] = defaultdict(list)
         for fact in facts:
             for src in fact.sources:
                 if src.forwarded_by in paths and src.item == fact.item_id:
                     forwarded[src.forwarded_by].append(src.item)
-        cells = _cells(engine.score(rules, facts, period), paths, tz)
-        replayed = len(facts)
-        if not part.but:
-            wanted = {item for items in forwarded.values() for item in items}
+        cells = {
+            cell: points
+            for cell, points in _cells(engine.score(rules, facts, period), paths, tz).items()
+            if (cell[0] in part.units) != part.but
+        }
+        if part.but:
+            replayed = sum(1 for f in facts if f.item_id not in only_forwarded)
+        else:
+            # Only what a second replay here could need (normally nothing): the facts of the
+            # items forwarded that were not replayed here.
+            replayed = len(facts)
+            wanted = {item for items in forwarded.values() for item in items} - here
             facts = [f for f in facts if f.item_id in wanted]
         return _Share(cells, replayed, dict(forwarded), facts)
 
     computed: Cells = defaultdict(Decimal)
     replayed = 0
     forwarders: dict[str, set[int]] = defaultdict(set)
-    again_facts: dict[str, engine.Fact] = {}
     shares = forked.run(share, parts)
     for result in shares:
         replayed += result.replayed
@@ -696,22 +713,25 @@ def _forked_cells(
             computed[cell] += points
         for code, forwarded_items in result.forwarded.items():
             forwarders[code].update(forwarded_items)
-    again = {paths[code] for code in forwarders}
+    again = {
+        paths[code]
+        for code, items in forwarders.items()
+        if paths[code] in away or not items <= here
+    }
     if again:
         wanted = set().union(*forwarders.values())
+        again_facts: dict[str, engine.Fact] = {}
         for part, result in zip(parts, shares, strict=True):
             for fact in result.facts:
                 if fact.item_id in wanted or (part.but and paths.get(fact.origin_unit) in again):
                     again_facts[fact.event_id] = fact
-        # A forwarding unit without units below it (not expected) was replayed elsewhere:
-        # its items and records are read or taken again.
-        away = {u for u in again if owner_of.get(u, last) != last}
-        elsewhere = sorted(pk for pk, unit_id in everything if unit_id in away)
+        # A forwarding unit replayed by a child: its items and records are read or taken again.
+        elsewhere = sorted(pk for pk, unit_id in touched if unit_id in again & away)
         facts = list(again_facts.values()) + [
             f
             for f in [
                 *ledger.facts_of_items(elsewhere, period.end, authors=False),
-                *(f for f in others if paths.get(f.origin_unit) in away),
+                *(f for f in others if paths.get(f.origin_unit) in again & away),
             ]
             if f.event_id not in again_facts
         ]
@@ -720,7 +740,7 @@ def _forked_cells(
         for cell, points in _cells(engine.score(rules, facts, period), paths, tz).items():
             if cell[0] in again:
                 computed[cell] += points
-    return dict(computed), replayed, len(parts), everything
+    return dict(computed), replayed, len(parts), touched
 
 
 def _cells(entries: Iterable[engine.Entry], paths: dict[str, int], tz: dt.tzinfo) -> Cells:
