@@ -267,10 +267,11 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        # An item's events up to a moment (scoring reads them for thousands of items at once;
-        # with only the `at` index SQLite scanned every event before the moment per batch).
+        # An item's submissions up to a moment, from the index alone (scoring reads them for
+        # thousands of items at once; with only the `at` index SQLite scanned every event
+        # before the moment per batch, and without the action it read each event's row).
         indexes = [
-            models.Index(fields=["submission", "at"], name="sub_event_item_at"),
+            models.Index(fields=["submission", "action", "at"], name="sub_event_item_action_at"),
             # The items submitted in a period, from the index alone (a recompute's first step).
             models.Index(fields=["action", "at", "submission"], name="sub_event_action_at_item"),
         ]
