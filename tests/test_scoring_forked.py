@@ -124,6 +124,20 @@ def test_the_forked_check_agrees_with_one_process_and_a_wrong_line_is_put_right(
     assert_rollup_equals_ledger(scheme)
 
 
+def _replays_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The process ids of the replays made in this process from now on (a child's are counted
+    in its own memory)."""
+    replays: list[int] = []
+    score = engine.score
+
+    def counted(*args: Any, **kwargs: Any) -> list[engine.Entry]:
+        replays.append(os.getpid())
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "score", counted)
+    return replays
+
+
 def _province_world(world: Any, cap: str = "8") -> tuple[Scheme, dt.datetime, dt.datetime]:
     """A province scheme adding every level, capped at `cap` points a unit a month (8: the caps
     bind), with 20% of the province's adoption points to the forwarding city: items of three
@@ -247,14 +261,7 @@ def test_the_forwarders_are_replayed_once_with_what_they_forwarded(
     rules = ledger.scheme_of(scheme.versions.get())
     paths = dict(Unit.objects.values_list("code", "id"))
     _stored, activity = workflow._stored_cells(scheme, start, end)
-    replays: list[int] = []
-    score = engine.score
-
-    def counted(*args: Any, **kwargs: Any) -> list[engine.Entry]:
-        replays.append(os.getpid())
-        return score(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "score", counted)
+    replays = _replays_here(monkeypatch)
     split, _replayed, used, _found = workflow._forked_cells(
         rules, engine.Period("recompute", start, end), scheme.unit.path, activity, [], paths, 3
     )
@@ -291,6 +298,23 @@ def test_when_a_child_fails_the_check_runs_in_one_process(
     assert "several processes failed" in caplog.text
 
 
+def _province_adopts(world: Any, item: Submission, *, forwarded_by: str, lead: bool) -> None:
+    """An adoption event by the province naming a forwarder, written as an imported or synced
+    event may be: no receipt of a forward behind it."""
+    PubEvent.objects.create(
+        action=PubAction.ADOPT,
+        by=world.editor_city,
+        unit=world.province,
+        submission=item,
+        facts={
+            "adopting_unit": "P", "adopting_level": "province", "publication_kind": "special",
+            "form": "excerpt", "is_lead": lead,
+            "sources": [{"item": item.pk, "origin_unit": "CA1", "share": 100,
+                         "lead_source": True, "forwarded_by": forwarded_by}],
+        },
+    )  # fmt: skip
+
+
 @forking
 @committing
 def test_a_forwarder_replayed_in_another_process_is_read_again(
@@ -302,18 +326,7 @@ def test_a_forwarder_replayed_in_another_process_is_read_again(
     item = Submission.objects.filter(unit=world.county_a).order_by("id").first()
     assert item is not None
     for n in range(2):  # 24 × 20% = 4.80 (× 1.5 for the lead) to 青石县
-        PubEvent.objects.create(
-            action=PubAction.ADOPT,
-            by=world.editor_city,
-            unit=world.province,
-            submission=item,
-            facts={
-                "adopting_unit": "P", "adopting_level": "province", "publication_kind": "special",
-                "form": "excerpt", "is_lead": n == 0,
-                "sources": [{"item": item.pk, "origin_unit": "CA1", "share": 100,
-                             "lead_source": True, "forwarded_by": "CA2"}],
-            },
-        )  # fmt: skip
+        _province_adopts(world, item, forwarded_by="CA2", lead=n == 0)
     # … and an item of 安平县 that no receipt says was forwarded, adopted as forwarded by 白河市
     # (a city, replayed here, that did not read it beforehand): 白河市 is replayed again.
     unforwarded = (
@@ -324,18 +337,7 @@ def test_a_forwarder_replayed_in_another_process_is_read_again(
         .first()
     )
     assert unforwarded is not None
-    PubEvent.objects.create(
-        action=PubAction.ADOPT,
-        by=world.editor_city,
-        unit=world.province,
-        submission=unforwarded,
-        facts={
-            "adopting_unit": "P", "adopting_level": "province", "publication_kind": "special",
-            "form": "excerpt", "is_lead": False,
-            "sources": [{"item": unforwarded.pk, "origin_unit": "CA1", "share": 100,
-                         "lead_source": True, "forwarded_by": "CB"}],
-        },
-    )  # fmt: skip
+    _province_adopts(world, unforwarded, forwarded_by="CB", lead=False)
     end = dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
     rules = ledger.scheme_of(scheme.versions.get())
     period = engine.Period("recompute", start, end)
@@ -347,14 +349,7 @@ def test_a_forwarder_replayed_in_another_process_is_read_again(
         ledger.local_tz(),
     )
     _stored, activity = workflow._stored_cells(scheme, start, end)
-    replays: list[int] = []
-    score = engine.score
-
-    def counted(*args: Any, **kwargs: Any) -> list[engine.Entry]:
-        replays.append(os.getpid())
-        return score(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "score", counted)
+    replays = _replays_here(monkeypatch)
     # Four processes: each county in a child, the cities and the province here.
     split, _replayed, used, _found = workflow._forked_cells(
         rules, period, scheme.unit.path, activity, [], paths, 4
