@@ -134,8 +134,7 @@ def scheme_of(version: SchemeVersion) -> engine.Scheme:
 # Facts from event rows
 
 
-@dataclass(frozen=True)
-class _Item:
+class _Item(NamedTuple):  # a recompute makes one per item: a tuple is cheap to make
     unit_code: str
     item_type: str
     kind: str
@@ -296,10 +295,11 @@ def facts_of_items(
                 for pk, unit_id, item_type, kind in heads
             }
             # The levels an item was first submitted to (forwarded receipts are not counted here).
-            first_levels: dict[int, list[str]] = defaultdict(list)
+            levels_of: dict[int, list[str]] = defaultdict(list)
             for item_id, unit_id, forwarded_from in receipts:
                 if forwarded_from is None:
-                    first_levels[item_id].append(unit_refs[unit_id][1])
+                    levels_of[item_id].append(unit_refs[unit_id][1])
+            first_levels = {item_id: tuple(levels) for item_id, levels in levels_of.items()}
             cursor.execute(
                 f"SELECT id, submission_id, {AT} FROM {SubmissionEvent._meta.db_table} "
                 f"WHERE {where} AND action = %s AND at < %s",
@@ -314,7 +314,7 @@ def facts_of_items(
                     fact(
                         submit, f"s{pk}", _aware(at), item_id, info.item_type, info.kind,
                         info.unit_code, info.authors, *no_adoption, False, (),
-                        tuple(first_levels.get(item_id, ())),
+                        first_levels.get(item_id, ()),
                     )
                 )  # fmt: skip
             cursor.execute(
