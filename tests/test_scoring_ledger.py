@@ -27,6 +27,7 @@ from baosong.scoring.models import (
     SchemeVersion,
     UnitMonth,
 )
+from baosong.submissions.models import Submission
 from conftest import make_person
 from tests.test_publication_scenarios import submitted
 
@@ -605,6 +606,36 @@ def test_facts_read_in_batches_equal_facts_read_at_once(
     one_by_one = ledger.facts_of_items(ids, ledger.ALL_TIME.end)
     assert len(whole) == 3
     assert sorted(one_by_one) == sorted(whole)
+
+
+def test_facts_read_with_the_heads_found_equal_facts_read_alone(world: Any) -> None:
+    """A recompute's check finds the items with their unit, type and kind and does not read them
+    again: the same facts, and an id the heads do not name is not read."""
+    special = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "专报稿")
+    Submission.objects.filter(pk=special.pk).update(item_type="special", kind="analysis")
+    news = submitted(
+        world.county_b,
+        make_person("officer_b", world.county_b, Role.OFFICER),
+        make_person("reviewer_b", world.county_b, Role.REVIEWER),
+        "新闻稿",
+    )
+    start, end = ledger.ALL_TIME.start, dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
+    found = ledger.items_touched_heads(start, end, world.province.path)
+    assert {(pk, unit_id) for pk, unit_id, _t, _k in found} == {
+        (special.pk, world.county_a.pk),
+        (news.pk, world.county_b.pk),
+    }
+    assert (special.pk, world.county_a.pk, "special", "analysis") in found
+    heads = {pk: (unit_id, item_type, kind) for pk, unit_id, item_type, kind in found}
+    ids = sorted(heads)
+    alone = ledger.facts_of_items(ids, end, authors=False)
+    assert {(f.item_type, f.item_kind) for f in alone} == {
+        ("special", "analysis"),
+        ("info", "dynamic"),
+    }
+    assert sorted(ledger.facts_of_items(ids, end, authors=False, heads=heads)) == sorted(alone)
+    del heads[news.pk]
+    assert [f.item_id for f in ledger.facts_of_items(ids, end, heads=heads)] == [special.pk]
 
 
 def test_a_capped_version_adopted_between_two_events_of_a_unit_counts_its_window(

@@ -15,7 +15,7 @@ import functools
 import json
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
@@ -151,11 +151,24 @@ def items_touched_with_units(
     start: dt.datetime, end: dt.datetime, unit_path: str
 ) -> list[tuple[int, int]]:
     """`items_touched` with each item's unit: (item id, unit id), in no particular order."""
+    return [
+        (pk, unit_id) for pk, unit_id, _type, _kind in items_touched_heads(start, end, unit_path)
+    ]
+
+
+Head = tuple[int, str, str | None]  # an item's unit id, type and kind
+
+
+def items_touched_heads(
+    start: dt.datetime, end: dt.datetime, unit_path: str
+) -> list[tuple[int, int, str, str | None]]:
+    """`items_touched` with each item's unit, type and kind (what `facts_of_items` would read
+    again), in no particular order."""
     adapt = connection.ops.adapt_datetimefield_value
     window = [adapt(start), adapt(end)]
     actions = [str(a) for a in SCORED_PUBLICATION_ACTIONS]
     sql = f"""
-        SELECT x.id, x.unit_id FROM {Submission._meta.db_table} x
+        SELECT x.id, x.unit_id, x.item_type, x.kind FROM {Submission._meta.db_table} x
           JOIN {Unit._meta.db_table} u ON u.id = x.unit_id
          WHERE u.path LIKE %s AND x.id IN (
                SELECT submission_id FROM {SubmissionEvent._meta.db_table}
@@ -242,11 +255,13 @@ def facts_of_items(
     units_out: UnitRef | None = None,
     *,
     authors: bool = True,
+    heads: Mapping[int, Head] | None = None,
 ) -> list[engine.Fact]:
     """The facts of these items before `until`, read with plain statements (a recompute reads
     hundreds of thousands of rows: the ORM's per-row conversions would cost more than scoring).
     Without `authors` the facts name no co-authors: scoring them gives the same unit entries and
-    no person entries (what a recompute compares with the unit rollup)."""
+    no person entries (what a recompute compares with the unit rollup). `heads`, when the items
+    were found with them (`items_touched_heads`), are not read again."""
     facts: list[engine.Fact] = []
     moment = connection.ops.adapt_datetimefield_value(until)
     sub, unit_t = Submission._meta.db_table, Unit._meta.db_table
@@ -257,19 +272,25 @@ def facts_of_items(
         for start in range(0, len(item_ids), chunk):
             ids = list(item_ids[start : start + chunk])
             # No joins: with a long IN list SQLite would drive the join from the unit table.
-            where, params = _any("id", ids)
-            cursor.execute(f"SELECT id, unit_id, item_type, kind FROM {sub} WHERE {where}", params)
-            where, params = _any("submission_id", ids)
-            heads = cursor.fetchall()
-            if not heads:
+            if heads is None:
+                where, params = _any("id", ids)
+                cursor.execute(
+                    f"SELECT id, unit_id, item_type, kind FROM {sub} WHERE {where}", params
+                )
+                found = cursor.fetchall()
+            else:
+                found = [(pk, *heads[pk]) for pk in ids if pk in heads]
+                ids = [pk for pk, *_head in found]
+            if not found:
                 continue
+            where, params = _any("submission_id", ids)
             cursor.execute(
                 f"SELECT a.submission_id, a.unit_id, a.forwarded_from_id "
                 f"FROM {Addressee._meta.db_table} a WHERE {where}",
                 params,
             )
             receipts = cursor.fetchall()
-            wanted = ({h[1] for h in heads} | {r[1] for r in receipts}) - set(unit_refs)
+            wanted = ({h[1] for h in found} | {r[1] for r in receipts}) - set(unit_refs)
             if wanted:
                 unit_where, unit_params = _any("id", list(wanted))
                 cursor.execute(
@@ -292,7 +313,7 @@ def facts_of_items(
                 pk: _Item(
                     unit_refs[unit_id][0], item_type, kind or "dynamic", tuple(by_item.get(pk, ()))
                 )
-                for pk, unit_id, item_type, kind in heads
+                for pk, unit_id, item_type, kind in found
             }
             # The levels an item was first submitted to (forwarded receipts are not counted here).
             levels_of: dict[int, list[str]] = defaultdict(list)

@@ -650,7 +650,9 @@ def _forked_cells(
     )
     # The items touched, found once here (the children inherit them), and the items that the
     # units replayed here forwarded.
-    touched = ledger.items_touched_with_units(period.start, period.end, owner_path)
+    found = ledger.items_touched_heads(period.start, period.end, owner_path)
+    touched = [(pk, unit_id) for pk, unit_id, _type, _kind in found]
+    heads = {pk: (unit_id, item_type, kind) for pk, unit_id, item_type, kind in found}
     forwarded_here = {
         item for item, unit in ledger.forwarders_of([pk for pk, _ in touched]) if unit in above
     }
@@ -682,7 +684,9 @@ def _forked_cells(
 
     def share(part: _Part) -> _Share:
         mine = here if part.but else {pk for pk, unit_id in touched if unit_id in part.units}
-        facts = ledger.facts_of_items(sorted(mine), period.end, authors=False) + part.facts
+        facts = (
+            ledger.facts_of_items(sorted(mine), period.end, authors=False, heads=heads) + part.facts
+        )
         forwarded: dict[str, list[int]] = defaultdict(list)
         for fact in facts:
             for src in fact.sources:
@@ -730,7 +734,7 @@ def _forked_cells(
         facts = list(again_facts.values()) + [
             f
             for f in [
-                *ledger.facts_of_items(elsewhere, period.end, authors=False),
+                *ledger.facts_of_items(elsewhere, period.end, authors=False, heads=heads),
                 *(f for f in others if paths.get(f.origin_unit) in again & away),
             ]
             if f.event_id not in again_facts
