@@ -508,6 +508,63 @@ def test_rank_uses_competition_ranking_and_reports_the_change() -> None:
     assert [r.rank for r in rank(totals, tie_break=("points",))] == [1, 1, 1, 4, 5]
 
 
+def test_by_adoption_rate_a_unit_that_submitted_nothing_comes_last() -> None:
+    totals = [
+        Total("A", D(0)),  # no rate: nothing submitted
+        Total("B", D(5), submitted=4, adopted=1),  # 25%
+        Total("C", D(9), submitted=2, adopted=1),  # 50%
+        Total("D", D(1), submitted=0, adopted=0),
+    ]
+    ranking = rank(totals, tie_break=("adoption_rate", "points"))
+    # A and D have no rate; D's point decides between them.
+    assert [(r.rank, r.key) for r in ranking] == [(1, "C"), (2, "B"), (3, "D"), (4, "A")]
+    assert [(r.rank, r.key) for r in rank(totals, tie_break=("adoption_rate",))] == [
+        (1, "C"),
+        (2, "B"),
+        (3, "A"),
+        (3, "D"),
+    ]
+
+
+def _ranked_plainly(totals: list[Total], tie_break: tuple[str, ...]) -> list[tuple[int, str]]:
+    """Competition ranking written out the slow, obvious way."""
+
+    def figures(t: Total) -> tuple[Decimal, ...]:
+        return tuple(D(-1) if getattr(t, n) is None else D(getattr(t, n)) for n in tie_break)
+
+    ordered = sorted(totals, key=lambda t: (tuple(-v for v in figures(t)), t.key))
+    out: list[tuple[int, str]] = []
+    for position, t in enumerate(ordered, start=1):
+        same = out and figures(ordered[position - 2]) == figures(t)
+        out.append((out[-1][0] if same else position, t.key))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 300).map(lambda c: D(c).scaleb(-2)),  # few values: many ties
+            st.integers(0, 4),
+            st.integers(0, 4),
+            st.integers(0, 2),
+        ),
+        max_size=40,
+    ),
+    tie_break=st.lists(st.sampled_from(engine.RANK_KEYS), min_size=1, max_size=3, unique=True),
+)
+def test_rank_equals_the_plain_competition_ranking(
+    rows: list[tuple[Decimal, int, int, int]], tie_break: list[str]
+) -> None:
+    totals = [
+        Total(f"U{n:02d}", points, submitted=sub, adopted=min(adopted, sub), lead_items=lead)
+        for n, (points, sub, adopted, lead) in enumerate(rows)
+    ]
+    random.Random(len(rows)).shuffle(totals)
+    got = [(r.rank, r.key) for r in rank(totals, tie_break=tuple(tie_break))]
+    assert got == _ranked_plainly(totals, tuple(tie_break))
+
+
 def test_demo_schemes_are_valid_and_survive_a_round_trip_through_data() -> None:
     for scheme in engine.DEMO_SCHEMES:
         assert engine.validate(scheme) == []

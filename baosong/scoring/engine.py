@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import compress, pairwise, repeat
-from operator import attrgetter, eq
+from operator import attrgetter, eq, itemgetter
 from typing import Any, NamedTuple, Protocol
 
 CENT = Decimal("0.01")
@@ -1770,9 +1770,9 @@ def quota_status(
 # Totals and rankings
 
 
-@dataclass(frozen=True)
-class Total:
-    """A unit's (or a person's) figures from a list of entries."""
+class Total(NamedTuple):
+    """A unit's (or a person's) figures from a list of entries (a named tuple: an authors'
+    ranking makes tens of thousands)."""
 
     key: str
     points: Decimal
@@ -1836,8 +1836,7 @@ def person_totals(entries: Iterable[Entry]) -> dict[str, Total]:
     return _totals(entries, "person")
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):
     rank: int
     key: str
     total: Total
@@ -1860,24 +1859,35 @@ def rank(
         if name not in RANK_KEYS:
             raise ValueError(f"未知的排名依据“{name}”。")
 
-    def figures(t: Total) -> tuple[Decimal, ...]:
-        values = []
-        for name in tie_break:
-            value = getattr(t, name)
-            values.append(Decimal(-1) if value is None else Decimal(value))
-        return tuple(values)
-
-    ordered = sorted(totals, key=lambda t: (tuple(-v for v in figures(t)), t.key))
+    # Each total's figures once (an authors' ranking sorts tens of thousands); ints and
+    # Decimals compare exactly as they are, a missing rate as -1.
+    names = tuple(tie_break)
     result: list[Ranked] = []
-    for position, total in enumerate(ordered, start=1):
-        if result and figures(result[-1].total) == figures(total):
-            place = result[-1].rank
+    with bulk_objects():
+        keyed: list[tuple[tuple[Decimal | int, ...], Total]]
+        if "adoption_rate" in names:  # the only figure that can be missing
+            keyed = [
+                (tuple(-1 if v is None else v for v in (getattr(t, n) for n in names)), t)
+                for t in totals
+            ]
+        elif len(names) == 1:
+            get = attrgetter(names[0])
+            keyed = [((get(t),), t) for t in totals]
         else:
-            place = position
-        before = previous.get(total.key) if previous is not None else None
-        result.append(
-            Ranked(place, total.key, total, before, None if before is None else before - place)
-        )
+            get = attrgetter(*names)
+            keyed = [(get(t), t) for t in totals]
+        # By key, then by figures descending: a stable sort keeps the keys' order among equals
+        # (negating each Decimal for one ascending sort cost more than the sorting).
+        keyed.sort(key=lambda item: item[1].key)
+        keyed.sort(key=itemgetter(0), reverse=True)
+        last: tuple[Decimal | int, ...] | None = None
+        for position, (figures, total) in enumerate(keyed, start=1):
+            place = result[-1].rank if result and figures == last else position
+            last = figures
+            before = previous.get(total.key) if previous is not None else None
+            result.append(
+                Ranked(place, total.key, total, before, None if before is None else before - place)
+            )
     return result
 
 

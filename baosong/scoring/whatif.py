@@ -10,7 +10,7 @@ units, and only the quota windows the ledger has settled."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from baosong.orgs.models import Unit
@@ -89,7 +89,7 @@ def compare(
     tried = []
     for key in units:
         total = totals.get(key, engine.Total(key=key, points=engine.ZERO))
-        tried.append(replace(total, points=total.points - quota.get(key, engine.ZERO)))
+        tried.append(total._replace(points=total.points - quota.get(key, engine.ZERO)))
     now = {row.key: row for row in current}
     ranked = engine.rank(
         tried,
