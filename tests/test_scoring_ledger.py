@@ -780,3 +780,38 @@ def test_a_moment_just_before_the_last_months_start_is_in_the_month_before() -> 
     assert month((february - dt.timedelta(microseconds=1)).astimezone(dt.UTC)) == 202501
     assert month(dt.datetime(2025, 2, 28, 23, 59, tzinfo=tz)) == 202502
     assert month(dt.datetime(2025, 3, 1, tzinfo=tz)) == 202503
+
+
+def test_the_authors_ranking_has_each_authors_ledger_sums(world: Any, city_scheme: Scheme) -> None:
+    """Whole months come from the person rollup, a partial month's days from the ledger lines;
+    either way each author's figures are the sums of their lines in the period."""
+    officer_a2 = make_person("officer_a2", world.county_a2, Role.OFFICER)
+    reviewer_a2 = make_person("reviewer_a2", world.county_a2, Role.REVIEWER)
+    journal = city_journal(world)
+    for n in range(3):
+        item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, f"甲{n}")
+        if n:
+            adopt_whole(world, journal, item)
+    adopt_whole(world, journal, submitted(world.county_a2, officer_a2, reviewer_a2, "乙"))
+    now = dt.datetime.now(tz=dt.UTC)
+    periods = [
+        rankings.current_period("year"),  # whole months: the rollup
+        engine.Period("custom", now - dt.timedelta(hours=1), now + dt.timedelta(hours=1)),
+    ]
+    for period in periods:
+        lines = (
+            LedgerEntry.objects.filter(
+                scheme=city_scheme,
+                person__isnull=False,
+                at__gte=period.start,
+                at__lt=period.end,
+            )
+            .values("person_id")
+            .annotate(p=Sum("points"), s=Sum("d_submitted"), a=Sum("d_adopted"))
+        )
+        expected = {str(r["person_id"]): (r["p"], r["s"], r["a"]) for r in lines}
+        rows = rankings.person_ranking(city_scheme, world.city_a, period)
+        got = {r.key: (r.figures.points, r.figures.submitted, r.figures.adopted) for r in rows}
+        assert got == expected
+        assert got[str(world.officer_county_a.pk)] == (D("35.00"), 3, 2)  # 3 × 5 + 2 × 10
+        assert rows[0].key == str(world.officer_county_a.pk)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -341,23 +340,25 @@ def unit_ranking(
 def person_ranking(
     scheme: Scheme, parent: Unit, period: engine.Period, limit: int = 200
 ) -> list[Row]:
-    """Authors in `parent`'s subtree ranked by their share of the points."""
+    """Authors in `parent`'s subtree ranked by their share of the points: summed per author by
+    the database and ranked as plain totals (a city has thousands of authors; only the first
+    `limit` are shown with their figures)."""
     first, last, edges = _months(period)
-    figures: dict[int, Figures] = defaultdict(Figures)
+    sums: dict[int, list[Any]] = {}  # author → figures in FIGURE_FIELDS order
     if first <= last:
-        units_q = Unit.objects.filter(path__startswith=parent.path).values("pk")
-        sums = {f"s_{name}": Sum(name) for name in FIGURE_FIELDS}
-        rows = (
-            PersonMonth.objects.filter(
-                scheme=scheme, unit_id__in=units_q, month__gte=first, month__lte=last
-            )
-            .values("person_id")
-            .annotate(**sums)
-            .order_by()
-            .values_list("person_id", *sums)
+        columns = ", ".join(f"SUM(m.{name})" for name in FIGURE_FIELDS[1:])
+        # Points as text, as in _month_rows; paths are digits and slashes (no LIKE wildcard).
+        sql = (
+            f"SELECT m.person_id, CAST(SUM(m.points) AS TEXT), {columns} "
+            f"FROM {PersonMonth._meta.db_table} m "
+            "WHERE m.scheme_id = %s AND m.month >= %s AND m.month <= %s AND m.unit_id IN "
+            f"(SELECT u.id FROM {Unit._meta.db_table} u WHERE u.path LIKE %s) "
+            "GROUP BY m.person_id"
         )
-        for person_id, *values in rows:
-            figures[person_id].add([v or 0 for v in values])
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [scheme.pk, first, last, f"{parent.path}%"])
+            for person_id, points, *counts in cursor.fetchall():
+                sums[person_id] = [Decimal(points or 0), *(c or 0 for c in counts)]
     if edges:
         for person_id, _at, *values in _edge_rows(
             LedgerEntry.objects.filter(
@@ -376,24 +377,22 @@ def person_ranking(
                 "item_kind",
             )
         ):
-            figures[person_id].add(values)
+            row = sums.setdefault(person_id, [Decimal(0)] + [0] * (len(FIGURE_FIELDS) - 1))
+            for i, value in enumerate(values):
+                row[i] += value
     ranked = engine.rank(
-        [f.total(str(pk)) for pk, f in figures.items()], tie_break=tie_break_of(scheme)
+        [engine.Total(str(pk), engine.q2(v[0]), v[1], v[2], v[3], v[4]) for pk, v in sums.items()],
+        tie_break=tie_break_of(scheme),
     )[:limit]
     people = {u.pk: u for u in User.objects.filter(pk__in=[int(r.key) for r in ranked])}
-    return [
-        Row(
-            r.rank,
-            r.key,
-            people[int(r.key)].real_name,
-            None,
-            people[int(r.key)],
-            figures[int(r.key)],
-            None,
-            None,
-        )
-        for r in ranked
-    ]
+    rows = []
+    for r in ranked:
+        figures = Figures()
+        figures.add(sums[int(r.key)])
+        figures.points = r.total.points
+        person = people[int(r.key)]
+        rows.append(Row(r.rank, r.key, person.real_name, None, person, figures, None, None))
+    return rows
 
 
 def version_for(scheme: Scheme, period: engine.Period) -> SchemeVersion | None:
