@@ -215,7 +215,6 @@ def unit_figures(
     `by_month` keeps the months (quota status needs them), otherwise the database sums them."""
     children, owner = tree or subtree(parent)
     by_child: dict[int, Figures] = {c.pk: Figures() for c in children}
-    units_q = Unit.objects.filter(path__startswith=parent.path).values("pk")
     first, last, edges = _months(period)
     if first <= last:
         for unit_id, month, values in _month_rows(scheme, parent, first, last, by_month):
@@ -224,20 +223,7 @@ def unit_figures(
                 by_child[child].add(values, month)
     if edges:
         tz = local_tz()
-        for unit_id, at, *values in _edge_rows(
-            LedgerEntry.objects.filter(
-                _edge_q(edges), scheme=scheme, person__isnull=True, unit_id__in=units_q
-            ).values_list(
-                "unit_id",
-                "at",
-                "points",
-                "d_submitted",
-                "d_adopted",
-                "d_lead",
-                "d_instructions",
-                "item_kind",
-            )
-        ):
+        for unit_id, at, *values in _edge_lines(scheme, parent, edges):
             child = owner.get(unit_id)
             if child is not None:
                 by_child[child].add(values, month_of(at, tz))
@@ -247,32 +233,56 @@ def unit_figures(
 
 
 def _month_rows(
-    scheme: Scheme, parent: Unit, first: int, last: int, by_month: bool
+    scheme: Scheme, parent: Unit, first: int, last: int, by_month: bool, *, people: bool = False
 ) -> list[tuple[int, int | None, list[Any]]]:
     """The unit-month rollup rows of `parent`'s subtree from month `first` to `last` (yyyymm),
-    as (unit id, month, figures in FIGURE_FIELDS order), or summed per unit (month None). A
-    plain statement: a yearly ranking reads ~2,000 rows, which the ORM's per-value converters
-    took longer to hand over than the database took to find. Points come as text (SQLite keeps
-    decimals as floating point: its text has the 15 significant digits Django's own converter
-    keeps) and are summed as decimals."""
+    as (unit id, month, figures in FIGURE_FIELDS order), or summed per unit (month None); with
+    `people`, the person-month rollup's, by author. A plain statement: a yearly ranking reads
+    ~2,000 rows (an authors' ranking sums tens of thousands), which the ORM's per-value
+    converters took longer to hand over than the database took to find. Points come as text
+    (SQLite keeps decimals as floating point: its text has the 15 significant digits Django's
+    own converter keeps) and are summed as decimals."""
+    table, key = (PersonMonth, "person_id") if people else (UnitMonth, "unit_id")
     columns = [f"m.{name}" for name in FIGURE_FIELDS[1:]]
     if by_month:
         select, group = ["m.month", "CAST(m.points AS TEXT)", *columns], ""
     else:
         select = ["NULL", "CAST(SUM(m.points) AS TEXT)", *(f"SUM({c})" for c in columns)]
-        group = " GROUP BY m.unit_id"
+        group = f" GROUP BY m.{key}"
     # Paths are digits and slashes: nothing in them is a LIKE wildcard.
     sql = (
-        f"SELECT m.unit_id, {', '.join(select)} FROM {UnitMonth._meta.db_table} m "
+        f"SELECT m.{key}, {', '.join(select)} FROM {table._meta.db_table} m "
         "WHERE m.scheme_id = %s AND m.month >= %s AND m.month <= %s AND m.unit_id IN "
         f"(SELECT u.id FROM {Unit._meta.db_table} u WHERE u.path LIKE %s){group}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [scheme.pk, first, last, f"{parent.path}%"])
         return [
-            (unit_id, month, [Decimal(points), *counts])
-            for unit_id, month, points, *counts in cursor.fetchall()
+            (pk, month, [Decimal(points), *counts])
+            for pk, month, points, *counts in cursor.fetchall()
         ]
+
+
+def _edge_lines(
+    scheme: Scheme,
+    parent: Unit,
+    edges: list[tuple[dt.datetime, dt.datetime]],
+    *,
+    people: bool = False,
+) -> Iterable[tuple[Any, ...]]:
+    """The unit lines (with `people`, the authors' lines, by author) of `parent`'s subtree in the
+    partial months `edges`, as (unit or author id, moment, figures in FIGURE_FIELDS order)."""
+    key = "person_id" if people else "unit_id"
+    return _edge_rows(
+        LedgerEntry.objects.filter(
+            _edge_q(edges),
+            scheme=scheme,
+            person__isnull=not people,
+            unit_id__in=Unit.objects.filter(path__startswith=parent.path).values("pk"),
+        ).values_list(
+            key, "at", "points", "d_submitted", "d_adopted", "d_lead", "d_instructions", "item_kind"
+        )
+    )
 
 
 def _edge_rows(rows: Iterable[tuple[Any, ...]]) -> Iterable[tuple[Any, ...]]:
@@ -346,37 +356,12 @@ def person_ranking(
     first, last, edges = _months(period)
     sums: dict[int, list[Any]] = {}  # author → figures in FIGURE_FIELDS order
     if first <= last:
-        columns = ", ".join(f"SUM(m.{name})" for name in FIGURE_FIELDS[1:])
-        # Points as text, as in _month_rows; paths are digits and slashes (no LIKE wildcard).
-        sql = (
-            f"SELECT m.person_id, CAST(SUM(m.points) AS TEXT), {columns} "
-            f"FROM {PersonMonth._meta.db_table} m "
-            "WHERE m.scheme_id = %s AND m.month >= %s AND m.month <= %s AND m.unit_id IN "
-            f"(SELECT u.id FROM {Unit._meta.db_table} u WHERE u.path LIKE %s) "
-            "GROUP BY m.person_id"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [scheme.pk, first, last, f"{parent.path}%"])
-            for person_id, points, *counts in cursor.fetchall():
-                sums[person_id] = [Decimal(points or 0), *(c or 0 for c in counts)]
-    if edges:
-        for person_id, _at, *values in _edge_rows(
-            LedgerEntry.objects.filter(
-                _edge_q(edges),
-                scheme=scheme,
-                person__isnull=False,
-                unit_id__in=Unit.objects.filter(path__startswith=parent.path).values("pk"),
-            ).values_list(
-                "person_id",
-                "at",
-                "points",
-                "d_submitted",
-                "d_adopted",
-                "d_lead",
-                "d_instructions",
-                "item_kind",
-            )
+        for person_id, _month, values in _month_rows(
+            scheme, parent, first, last, False, people=True
         ):
+            sums[person_id] = values
+    if edges:
+        for person_id, _at, *values in _edge_lines(scheme, parent, edges, people=True):
             row = sums.setdefault(person_id, [Decimal(0)] + [0] * (len(FIGURE_FIELDS) - 1))
             for i, value in enumerate(values):
                 row[i] += value
