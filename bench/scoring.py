@@ -394,8 +394,8 @@ def build_events(city: Unit, people: list[int]) -> tuple[int, list[int]]:
 
 def _forwarded_receipts(marker: str) -> None:
     """A forward leaves a receipt at each unit it went to, naming the forwarder (as
-    publications.workflow.forward writes it): added for forwards that have none (bench
-    databases built before the receipts were written here)."""
+    publications.workflow.forward writes it): written here, after the events, for every forward
+    that has none (also in bench databases built before this step existed)."""
     have = set(
         Addressee.objects.filter(
             submission__keywords=marker, forwarded_from__isnull=False

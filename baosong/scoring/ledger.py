@@ -15,7 +15,7 @@ import functools
 import json
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
@@ -191,9 +191,8 @@ def forwarders_of(item_ids: Sequence[int]) -> list[tuple[int, int]]:
     higher up name the unit they came from."""
     out: list[tuple[int, int]] = []
     with connection.cursor() as cursor:
-        chunk = _chunk()
-        for start in range(0, len(item_ids), chunk):
-            where, params = _any("submission_id", list(item_ids[start : start + chunk]))
+        for ids in _batches(item_ids):
+            where, params = _any("submission_id", ids)
             cursor.execute(
                 f"SELECT submission_id, forwarded_from_id FROM {Addressee._meta.db_table} "
                 f"WHERE {where} AND forwarded_from_id IS NOT NULL",
@@ -232,6 +231,13 @@ def _chunk() -> int:
     return CHUNK if connection.vendor != "postgresql" else 1 << 30
 
 
+def _batches(ids: Sequence[int]) -> Iterator[list[int]]:
+    """The ids in batches of `_chunk()`, one statement each."""
+    chunk = _chunk()
+    for start in range(0, len(ids), chunk):
+        yield list(ids[start : start + chunk])
+
+
 def _any(column: str, values: Sequence[object]) -> tuple[str, list[Any]]:
     """`column IN (…)` for a list of values: one array parameter on PostgreSQL (psycopg parses
     a statement with thousands of placeholders slowly), a placeholder each elsewhere. Ids go as
@@ -268,9 +274,7 @@ def facts_of_items(
     actions = [str(a) for a in SCORED_PUBLICATION_ACTIONS]
     unit_refs: dict[int, tuple[str, str]] = {}  # unit id → (code, level)
     with connection.cursor() as cursor:
-        chunk = _chunk()
-        for start in range(0, len(item_ids), chunk):
-            ids = list(item_ids[start : start + chunk])
+        for ids in _batches(item_ids):
             # No joins: with a long IN list SQLite would drive the join from the unit table.
             if heads is None:
                 where, params = _any("id", ids)
