@@ -815,3 +815,56 @@ def test_the_authors_ranking_has_each_authors_ledger_sums(world: Any, city_schem
         assert got == expected
         assert got[str(world.officer_county_a.pk)] == (D("35.00"), 3, 2)  # 3 × 5 + 2 × 10
         assert rows[0].key == str(world.officer_county_a.pk)
+
+
+@pytest.mark.parametrize("action", ["adopt", "unadopt", "relead", "instruct", "forward"])
+def test_a_publication_fact_made_positionally_names_every_field(action: str) -> None:
+    """`_publication_fact` builds facts positionally (the hot path of a recompute): each field
+    ends up where a fact made with keywords puts it."""
+    author = engine.Author("7", 100)
+    info = ledger._Item("CA1", "info", "problem", (author,))
+    at = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
+    data: dict[str, Any] = {
+        "adopting_unit": "CA",
+        "adopting_level": "city",
+        "publication_kind": "journal",
+        "form": "excerpt",
+        "is_lead": True,
+        "sources": [
+            {"item": 11, "origin_unit": "CA1", "share": 60, "lead_source": True},
+            {"item": 12, "origin_unit": "CA2", "share": 40, "forwarded_by": "CA"},
+        ],
+        "instruction_level": "province",
+        "principal": True,
+        "forwarder": "CA",
+        "forwarder_level": "city",
+        "to": ["P", "X"],
+    }
+    fact = ledger._publication_fact(9, info, 11, action, at, 3, data, {"P": "province"})
+    common: dict[str, Any] = dict(
+        event_id="p9", at=at, item_id=11, item_type="info", item_kind="problem",
+        origin_unit="CA1", authors=(author,), adoption_id=3,
+    )  # fmt: skip
+    sources = (
+        engine.Source(item=11, origin_unit="CA1", share=60, lead_source=True),
+        engine.Source(item=12, origin_unit="CA2", share=40, forwarded_by="CA"),
+    )
+    expected = {
+        "forward": engine.Fact(
+            kind=engine.FORWARD, adopting_unit="CA", adopting_level="city",
+            to_levels=("province", ""), **common,
+        ),
+        "instruct": engine.Fact(
+            kind=engine.INSTRUCT, adopting_unit="CA", adopting_level="city", sources=sources,
+            instruction_level="province", principal=True, **common,
+        ),
+    }  # fmt: skip
+    kind = ledger.ADOPTION_KIND.get(action, "")
+    want = expected.get(action) or engine.Fact(
+        kind=kind, adopting_unit="CA", adopting_level="city", publication_kind="journal",
+        form="excerpt", is_lead=True, sources=sources, **common,
+    )  # fmt: skip
+    assert fact._asdict() == want._asdict()
+    # Documents without the optional keys get the engine's defaults.
+    bare = ledger._publication_fact(9, info, 11, action, at, None, {}, {})
+    assert (bare.form, bare.is_lead, bare.principal, bare.sources) == ("whole", False, False, ())

@@ -358,9 +358,9 @@ class Author:
     share: int  # percent; an item's shares sum to 100
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    """One source item of an adoption (a combined piece has several, one of them the lead)."""
+class Source(NamedTuple):
+    """One source item of an adoption (a combined piece has several, one of them the lead).
+    A named tuple: a recompute makes one per adoption it reads."""
 
     item: int
     origin_unit: str

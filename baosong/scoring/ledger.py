@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
+import orjson
 from django.conf import settings
 from django.db import connection
 from django.db.models import Model
@@ -218,7 +218,9 @@ def _aware(value: Any) -> dt.datetime:
 
 
 def _json(value: Any) -> dict[str, Any]:
-    return json.loads(value) if isinstance(value, str | bytes) else dict(value or {})
+    """A `facts` document from a raw query (text; a dict if the driver parsed it). orjson parses
+    a publication event's document in a quarter of json's time (a recompute reads ~30,000)."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else dict(value or {})
 
 
 CHUNK = 5000  # ids per statement on SQLite (well under its limit on bound values)
@@ -600,54 +602,43 @@ def _publication_fact(
     data: dict[str, Any],
     levels: dict[str, str],
 ) -> engine.Fact:
-    common: dict[str, Any] = {
-        "event_id": f"p{pk}",
-        "at": at,
-        "item_id": item_id,
-        "item_type": info.item_type,
-        "item_kind": info.kind,
-        "origin_unit": info.unit_code,
-        "authors": info.authors,
-        "adoption_id": adoption_id,
-    }
+    """The fact of a publication event (its `facts` document as `data`). Made positionally, in
+    `engine.Fact`'s order (a recompute makes one per adoption; keywords cost twice as much):
+    kind, event, moment, item, its type, kind, unit and authors, then the acting unit and level,
+    the adoption, publication kind, form, lead, sources, levels forwarded to, and for an
+    instruction its level and whether principal."""
+    get = data.get
+    head = (f"p{pk}", at, item_id, info.item_type, info.kind, info.unit_code, info.authors)
     if action == PublicationAction.FORWARD:
+        to = tuple([levels.get(code, "") for code in get("to", ())])
         return engine.Fact(
-            kind=engine.FORWARD,
-            adopting_unit=data.get("forwarder", ""),
-            adopting_level=data.get("forwarder_level", ""),
-            to_levels=tuple(levels.get(code, "") for code in data.get("to", ())),
-            **common,
-        )
+            engine.FORWARD, *head, get("forwarder", ""), get("forwarder_level", ""),
+            adoption_id, "", "whole", False, (), to,
+        )  # fmt: skip
+    source = engine.Source
     sources = tuple(
-        engine.Source(
-            item=s["item"],
-            origin_unit=s["origin_unit"],
-            share=s.get("share", 100),
-            lead_source=bool(s.get("lead_source")),
-            forwarded_by=s.get("forwarded_by"),
-        )
-        for s in data.get("sources", ())
+        [
+            source(
+                s["item"],
+                s["origin_unit"],
+                s.get("share", 100),
+                bool(s.get("lead_source")),
+                s.get("forwarded_by"),
+            )
+            for s in get("sources", ())
+        ]
     )
     if action == PublicationAction.INSTRUCT:
         return engine.Fact(
-            kind=engine.INSTRUCT,
-            adopting_unit=data.get("adopting_unit", ""),
-            adopting_level=data.get("adopting_level", ""),
-            sources=sources,
-            instruction_level=data.get("instruction_level") or data.get("level", ""),
-            principal=bool(data.get("principal")),
-            **common,
-        )
+            engine.INSTRUCT, *head, get("adopting_unit", ""), get("adopting_level", ""),
+            adoption_id, "", "whole", False, sources, (),
+            get("instruction_level") or get("level", ""), bool(get("principal")),
+        )  # fmt: skip
     return engine.Fact(
-        kind=ADOPTION_KIND[action],
-        adopting_unit=data.get("adopting_unit", ""),
-        adopting_level=data.get("adopting_level", ""),
-        publication_kind=data.get("publication_kind", ""),
-        form=data.get("form", "whole"),
-        is_lead=bool(data.get("is_lead")),
-        sources=sources,
-        **common,
-    )
+        ADOPTION_KIND[action], *head, get("adopting_unit", ""), get("adopting_level", ""),
+        adoption_id, get("publication_kind", ""), get("form", "whole"), bool(get("is_lead")),
+        sources,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
