@@ -1033,3 +1033,29 @@ def test_recording_one_event_at_a_time_gives_the_full_recompute(
 ) -> None:
     # Quota entries are left out: the app writes them when a window closes.
     assert incrementally(scheme, facts) == score(scheme, facts, ALL_TIME)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    scheme=SCHEMES | CAPPED_SCHEMES,
+    facts=histories(),
+    period=st.sampled_from([H1, *PERIODS]),
+    seed=st.integers(0, 2**32),
+)
+def test_unit_sums_are_the_sums_of_the_unit_entries_by_month(
+    scheme: Scheme, facts: list[Fact], period: engine.Period, seed: int
+) -> None:
+    """What a recompute compares with the rollup, made without the entries, is what the
+    entries add up to per unit and month (quota entries left out), in any input order."""
+    entries = score(scheme, facts, period)
+    expected: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
+    for e in entries:
+        if not e.person and e.category != "quota":
+            expected[(e.unit, e.at.astimezone(TZ).month)] += e.points
+    shuffled = list(facts)
+    random.Random(seed).shuffle(shuffled)
+    sums = engine.unit_sums(scheme, shuffled, period, lambda at: at.astimezone(TZ).month)
+    assert {cell: Decimal(cents).scaleb(-2) for cell, cents in sums.items()} == {
+        cell: points for cell, points in expected.items() if points
+    }
+    assert all(cents for cents in sums.values())

@@ -77,6 +77,20 @@ def test_a_childs_error_comes_back_with_its_traceback(world: Any) -> None:
     assert Unit.objects.filter(code="CA1").exists()
 
 
+def _kept_after(n: int) -> int:
+    forked.keep(list(range(n)))
+    return len(forked._kept or [])
+
+
+def test_what_a_share_keeps_stays_in_a_child_and_nothing_is_kept_here() -> None:
+    """`keep` holds a child's large results until its exit (no freeing object by object while
+    the parent waits); in the parent it holds nothing."""
+    if not hasattr(os, "fork"):
+        pytest.skip("不能 fork")
+    assert forked.run(_kept_after, [3, 4]) == [1, 0]  # the child kept it; here, nothing
+    assert forked._kept is None
+
+
 @forking
 @committing
 def test_no_forking_inside_a_transaction(settings: Any) -> None:
@@ -128,13 +142,13 @@ def _replays_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The process ids of the replays made in this process from now on (a child's are counted
     in its own memory)."""
     replays: list[int] = []
-    score = engine.score
+    unit_sums = engine.unit_sums
 
-    def counted(*args: Any, **kwargs: Any) -> list[engine.Entry]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
         replays.append(os.getpid())
-        return score(*args, **kwargs)
+        return unit_sums(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "score", counted)
+    monkeypatch.setattr(engine, "unit_sums", counted)
     return replays
 
 

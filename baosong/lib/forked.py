@@ -23,6 +23,17 @@ P = TypeVar("P")
 R = TypeVar("R")
 
 
+_kept: list[object] | None = None  # in a child: what `keep` was given, until the exit
+
+
+def keep(value: object) -> None:
+    """In a child, keep `value` referenced until the process exits: the system then frees its
+    memory at once, where letting go of a large structure of small objects (a share's facts)
+    would free them one by one while the parent waits for the result. Nothing in the parent."""
+    if _kept is not None:
+        _kept.append(value)
+
+
 class ChildFailed(RuntimeError):
     """A child process raised (its traceback is the message) or died."""
 
@@ -42,8 +53,10 @@ def workers() -> int:
 def _child(fn: Callable[[P], R], part: P, out: int) -> None:
     """In the child: the parent's connections are left alone (neither used nor closed, which
     would end the parent's session); Django opens new ones on first use."""
+    global _kept
     code = 0
     inherited = []  # kept referenced until the exit, so that no finalizer runs on them here
+    _kept = []
     try:
         for conn in connections.all(initialized_only=True):
             inherited.append(conn.connection)

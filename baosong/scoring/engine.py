@@ -15,13 +15,13 @@ import datetime as dt
 import gc
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import compress, pairwise, repeat
 from operator import attrgetter, eq, itemgetter
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -626,6 +626,7 @@ class _Run:
         "lead_cache",
         "lead_note",
         "lead_split",
+        "month",
         "multi_rules",
         "out",
         "period_cap",
@@ -637,6 +638,7 @@ class _Run:
         "solo_rules",
         "splits",
         "submit_rules",
+        "sums",
         "texts",
         "version",
         "window",
@@ -657,6 +659,9 @@ class _Run:
         self.items: dict[int, _Item] = {}
         self.out: list[Entry] = []
         self.emit = False  # whether the current fact lies inside the period scored
+        # Set by `unit_sums`: no entries, only each unit's cents by `month(moment)`.
+        self.sums: dict[tuple[str, Hashable], int] | None = None
+        self.month: Callable[[dt.datetime], Hashable] = _no_month
         # The fact being replayed and its item.
         self.fact = Fact(kind="", event_id="", at=period.start)
         self.item = _Item()
@@ -740,6 +745,12 @@ class _Run:
     ) -> None:
         """The unit's entry, then its co-authors' (see `_people`)."""
         fact = self.fact
+        sums = self.sums
+        if sums is not None:
+            if cents:
+                cell = (unit, self.month(fact.at))
+                sums[cell] = sums.get(cell, 0) + cents
+            return
         self.out.append(
             _new_entry(
                 Entry,
@@ -881,6 +892,11 @@ class _Run:
         if allowed != cents:
             rule = f"{rule}{self.cap_note}{self.text(allowed)} 分）"
         if self.emit:
+            sums = self.sums
+            if sums is not None:
+                cell = (unit, self.month(fact.at))
+                sums[cell] = sums.get(cell, 0) + allowed
+                return
             points = self.decimals.get(allowed)
             if points is None:
                 points = self.points_of(allowed)
@@ -1445,6 +1461,42 @@ def score(
             if quota:
                 entries = _merged(entries, quota)
     return entries
+
+
+_Month = TypeVar("_Month", bound=Hashable)
+
+
+def unit_sums(
+    scheme: Scheme,
+    facts: Iterable[Fact],
+    period: Period,
+    month: Callable[[dt.datetime], _Month],
+) -> dict[tuple[str, _Month], int]:
+    """What `score` would give each unit, as cents per (unit, `month(moment)`), without making
+    the entries: the sums of its unit entries (quota entries are not judged). What a recompute
+    compares with the monthly rollup; tested equal to summing `score`'s entries."""
+    errors = validate(scheme)
+    if errors:
+        raise ValueError("；".join(errors))
+    history = facts if isinstance(facts, list) else list(facts)
+    with bulk_objects():
+        for sort in (False, True):
+            if sort:
+                history = _history(history)
+            elif not _looks_ordered(history):
+                continue
+            run = _Run(scheme, period)
+            sums: dict[tuple[str, _Month], int] = {}
+            run.sums, run.month = sums, month  # type: ignore[assignment]
+            if run.replay(history, period.start, period.end):
+                return {cell: cents for cell, cents in sums.items() if cents}
+        # In order once sorted, so two facts share moment and event id.
+        _refuse_repeats(history)
+    raise AssertionError("unreachable")
+
+
+def _no_month(at: dt.datetime) -> Hashable:
+    raise AssertionError("a run without sums has no months")
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
@@ -186,20 +186,20 @@ def items_touched_heads(
         return cursor.fetchall()  # type: ignore[no-any-return]
 
 
-def forwarders_of(item_ids: Sequence[int]) -> list[tuple[int, int]]:
-    """(item id, unit id) for each unit that forwarded one of these items (转报): its receipts
-    higher up name the unit they came from."""
-    out: list[tuple[int, int]] = []
+def items_forwarded_by(units: Collection[int], first_item: int = 0) -> list[tuple[int, int]]:
+    """(item id, unit id) for each item from `first_item` on that one of these units forwarded
+    (转报): its receipts higher up name the unit they came from. Read by the forwarding units
+    (an index), not by the items: a year's 60,000 items as a list took ten times as long."""
+    if not units:
+        return []
+    where, params = _any("forwarded_from_id", list(units))
     with connection.cursor() as cursor:
-        for ids in _batches(item_ids):
-            where, params = _any("submission_id", ids)
-            cursor.execute(
-                f"SELECT submission_id, forwarded_from_id FROM {Addressee._meta.db_table} "
-                f"WHERE {where} AND forwarded_from_id IS NOT NULL",
-                params,
-            )
-            out += cursor.fetchall()
-    return out
+        cursor.execute(
+            f"SELECT submission_id, forwarded_from_id FROM {Addressee._meta.db_table} "
+            f"WHERE {where} AND submission_id >= %s",
+            [*params, first_item],
+        )
+        return cursor.fetchall()  # type: ignore[no-any-return]
 
 
 def _aware(value: Any) -> dt.datetime:

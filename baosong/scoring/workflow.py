@@ -654,14 +654,16 @@ def _forked_cells(
     touched = [(pk, unit_id) for pk, unit_id, _type, _kind in found]
     heads = {pk: (unit_id, item_type, kind) for pk, unit_id, item_type, kind in found}
     forwarded_here = {
-        item for item, unit in ledger.forwarders_of([pk for pk, _ in touched]) if unit in above
+        item
+        for item, _unit in ledger.items_forwarded_by(above, min(heads, default=0))
+        if item in heads
     }
     # Units with units below them, and units with nothing in the rollup, here (the last
     # share, with the items forwarded: a submission, a forward and an adoption or two each);
     # the others, busiest first, each to the least loaded process.
     last = processes - 1
     load = [0] * processes
-    load[last] = sum(n for u, n in activity.items() if u in above) + 3 * len(forwarded_here)
+    load[last] = sum(n for u, n in activity.items() if u in above) + 2 * len(forwarded_here)
     owner_of: dict[int, int] = {}
     for unit_id in sorted(set(activity) - above, key=lambda u: (-activity[u], u)):
         k = load.index(min(load))
@@ -694,7 +696,7 @@ def _forked_cells(
                     forwarded[src.forwarded_by].append(src.item)
         cells = {
             cell: points
-            for cell, points in _cells(engine.score(rules, facts, period), paths, tz).items()
+            for cell, points in _unit_cells(rules, facts, period, paths, tz).items()
             if (cell[0] in part.units) != part.but
         }
         if part.but:
@@ -704,6 +706,7 @@ def _forked_cells(
             # items forwarded that were not replayed here.
             replayed = len(facts)
             wanted = {item for items in forwarded.values() for item in items} - here
+            forked.keep(facts)
             facts = [f for f in facts if f.item_id in wanted]
         return _Share(cells, replayed, dict(forwarded), facts)
 
@@ -741,7 +744,7 @@ def _forked_cells(
         ]
         for cell in [c for c in computed if c[0] in again]:
             del computed[cell]
-        for cell, points in _cells(engine.score(rules, facts, period), paths, tz).items():
+        for cell, points in _unit_cells(rules, facts, period, paths, tz).items():
             if cell[0] in again:
                 computed[cell] += points
     return dict(computed), replayed, len(parts), touched
@@ -758,6 +761,25 @@ def _cells(entries: Iterable[engine.Entry], paths: dict[str, int], tz: dt.tzinfo
         if unit_id is not None:
             cells[(unit_id, month(e.at))] += e.points
     return dict(cells)
+
+
+def _unit_cells(
+    rules: engine.Scheme,
+    facts: list[engine.Fact],
+    period: engine.Period,
+    paths: dict[str, int],
+    tz: dt.tzinfo,
+) -> Cells:
+    """`_cells` of scoring the facts, summed by the engine without making the entries (what
+    the check needs; a fifth of its replay was making, summing and dropping them)."""
+    cells: Cells = {}
+    for (code, month), cents in engine.unit_sums(
+        rules, facts, period, ledger.months_in(tz)
+    ).items():
+        unit_id = paths.get(code)
+        if unit_id is not None:
+            cells[(unit_id, month)] = Decimal(cents).scaleb(-2)
+    return cells
 
 
 def _stored_cells(
