@@ -160,10 +160,18 @@ Head = tuple[int, str, str | None]  # an item's unit id, type and kind
 
 
 def items_touched_heads(
-    start: dt.datetime, end: dt.datetime, unit_path: str
+    start: dt.datetime,
+    end: dt.datetime,
+    unit_path: str,
+    *,
+    units: Collection[int] | None = None,
+    but: bool = False,
+    forwarded_by: Collection[int] = (),
 ) -> list[tuple[int, int, str, str | None]]:
     """`items_touched` with each item's unit, type and kind (what `facts_of_items` would read
-    again), in no particular order."""
+    again), in no particular order. With `units`, only the items of those units, or with `but`
+    of every unit but those, and then also the items that a unit of `forwarded_by` forwarded
+    (a share of a recompute's check)."""
     adapt = connection.ops.adapt_datetimefield_value
     window = [adapt(start), adapt(end)]
     actions = [str(a) for a in SCORED_PUBLICATION_ACTIONS]
@@ -181,25 +189,40 @@ def items_touched_heads(
                 WHERE at >= %s AND at < %s AND submission_id IS NOT NULL)"""
     # Paths are digits and slashes: nothing in them is a LIKE wildcard.
     params = [f"{unit_path}%", SubmissionAction.SUBMIT.value, *window, *window, *actions, *window]
+    if units is not None:
+        mine, mine_params = _any("x.unit_id", list(units)) if units else ("1 = 0", [])
+        if not but:
+            sql += f" AND {mine}"
+            params += mine_params
+        else:
+            sql += f" AND (NOT ({mine})"
+            params += mine_params
+            if forwarded_by:
+                sent, sent_params = _any("forwarded_from_id", list(forwarded_by))
+                sql += (
+                    f" OR x.id IN (SELECT submission_id FROM {Addressee._meta.db_table} "
+                    f"WHERE {sent})"
+                )
+                params += sent_params
+            sql += ")"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()  # type: ignore[no-any-return]
 
 
-def items_forwarded_by(units: Collection[int], first_item: int = 0) -> list[tuple[int, int]]:
-    """(item id, unit id) for each item from `first_item` on that one of these units forwarded
-    (转报): its receipts higher up name the unit they came from. Read by the forwarding units
-    (an index), not by the items: a year's 60,000 items as a list took ten times as long."""
+def forwards_received(units: Collection[int], start: dt.datetime, end: dt.datetime) -> int:
+    """How many items these units forwarded in [start, end) (receipts higher up naming them)."""
     if not units:
-        return []
+        return 0
     where, params = _any("forwarded_from_id", list(units))
+    adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT submission_id, forwarded_from_id FROM {Addressee._meta.db_table} "
-            f"WHERE {where} AND submission_id >= %s",
-            [*params, first_item],
+            f"SELECT COUNT(*) FROM {Addressee._meta.db_table} "
+            f"WHERE {where} AND received_at >= %s AND received_at < %s",
+            [*params, adapt(start), adapt(end)],
         )
-        return cursor.fetchall()  # type: ignore[no-any-return]
+        return int(cursor.fetchone()[0])
 
 
 def _aware(value: Any) -> dt.datetime:

@@ -581,12 +581,11 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
         others = history.historic_facts(scheme, start, end) + ledger.unit_decision_facts(
             scheme, start, end
         )
-        touched = None
         processes = forked.workers()
         if stored and processes > 1 and sum(activity.values()) >= FORK_FROM:
             period = engine.Period("recompute", start, end)
             try:
-                computed, stats["facts"], stats["processes"], touched = _forked_cells(
+                computed, stats["facts"], stats["processes"] = _forked_cells(
                     rules, period, owner, activity, others, paths, processes
                 )
             except forked.ChildFailed:
@@ -596,9 +595,8 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
                 stats["cells"] = len(set(computed) | set(stored))
                 if not _disagreeing(computed, stored):
                     return stats
-        if touched is None:
-            touched = ledger.items_touched_with_units(start, end, owner)
-        facts = ledger.facts_of_items(sorted(pk for pk, _ in touched), end) + others
+        touched = ledger.items_touched(start, end, owner)
+        facts = ledger.facts_of_items(touched, end) + others
         return _verify(version, facts, start, end, stats, stored, paths)
 
 
@@ -612,7 +610,8 @@ class _Share(NamedTuple):
     cells: Cells
     replayed: int
     forwarded: dict[str, list[int]]  # forwarding unit → items it forwarded
-    # The facts of forwarded items, and, for the share replayed here, all its facts.
+    # For the share replayed here only: its items and their facts.
+    items: frozenset[int]
     facts: list[engine.Fact]
 
 
@@ -624,46 +623,38 @@ def _forked_cells(
     others: list[engine.Fact],
     paths: dict[str, int],
     processes: int,
-) -> tuple[Cells, int, int, list[tuple[int, int]]]:
+) -> tuple[Cells, int, int]:
     """The unit cells of the period, computed by `processes` processes side by side: (cells,
-    facts replayed, processes used, the items touched with their units).
+    facts replayed, processes used).
 
     What a unit earns depends only on the facts that credit it, replayed in time order (the
     period cap counts a unit's window, the item cap a unit's credit from one item): the facts of
     its own items, and, for a unit that forwarded items, the adoptions of those items. So the
     units are shared out (by their `activity`, items submitted and adopted as the rollup counts
-    them) with their items, imported records and deductions, and each share keeps the cells of
-    its own units only. Only a unit with units below it receives items to forward: those units
-    are replayed here, together with the items they forwarded (found beforehand from the
-    receipts higher up), so that their forwarding credit is counted with their own. Each child
-    reads its items without co-authors (cells are unit sums), replays them and reports its
-    cells and which items were forwarded by whom, from the facts themselves. A forwarder whose
-    forwarded items were not all replayed with it (a unit without units below it named as a
-    forwarder, say by an imported event) is replayed once more here with its own items and
-    every item it forwarded, and its cells replace the others. Same cells as one replay of
-    everything (tested)."""
+    them) with their imported records and deductions, and each share finds its units' items
+    touched in the period, reads them without co-authors (cells are unit sums), replays them
+    and keeps the cells of its own units only. Only a unit with units below it receives items
+    to forward: those units are replayed here, together with the items they forwarded (found
+    from the receipts higher up), so that their forwarding credit is counted with their own.
+    Each share also reports which items were forwarded by whom, from the facts themselves. A
+    forwarder whose forwarded items were not all replayed with it (a unit without units below
+    it named as a forwarder, say by an imported event) is replayed once more here with its own
+    items and every item it forwarded, and its cells replace the others. Same cells as one
+    replay of everything (tested)."""
     tz = ledger.local_tz()
+    start, end = period.start, period.end
     above = set(
         Unit.objects.filter(id__in=paths.values(), parent__isnull=False).values_list(
             "parent_id", flat=True
         )
     )
-    # The items touched, found once here (the children inherit them), and the items that the
-    # units replayed here forwarded.
-    found = ledger.items_touched_heads(period.start, period.end, owner_path)
-    touched = [(pk, unit_id) for pk, unit_id, _type, _kind in found]
-    heads = {pk: (unit_id, item_type, kind) for pk, unit_id, item_type, kind in found}
-    forwarded_here = {
-        item
-        for item, _unit in ledger.items_forwarded_by(above, min(heads, default=0))
-        if item in heads
-    }
     # Units with units below them, and units with nothing in the rollup, here (the last
-    # share, with the items forwarded: a submission, a forward and an adoption or two each);
-    # the others, busiest first, each to the least loaded process.
+    # share, with the items they forwarded: a submission and the forward each, most of them
+    # adopted by nobody higher up); the others, busiest first, each to the least loaded process.
     last = processes - 1
     load = [0] * processes
-    load[last] = sum(n for u, n in activity.items() if u in above) + 2 * len(forwarded_here)
+    load[last] = sum(n for u, n in activity.items() if u in above)
+    load[last] += 2 * ledger.forwards_received(above, start, end)
     owner_of: dict[int, int] = {}
     for unit_id in sorted(set(activity) - above, key=lambda u: (-activity[u], u)):
         k = load.index(min(load))
@@ -680,15 +671,16 @@ def _forked_cells(
     ]
     away = frozenset().union(*(p.units for p in children))  # the children's units
     parts = [*children, _Part(away, True, known[last])]
-    here = {pk for pk, unit_id in touched if unit_id not in away}
-    only_forwarded = forwarded_here - here  # replayed here for their forwarders only
-    here |= forwarded_here
 
     def share(part: _Part) -> _Share:
-        mine = here if part.but else {pk for pk, unit_id in touched if unit_id in part.units}
-        facts = (
-            ledger.facts_of_items(sorted(mine), period.end, authors=False, heads=heads) + part.facts
-        )
+        # Each share finds its own items (side by side, on its own connection); the one here
+        # also the items that the units replayed here forwarded.
+        found = ledger.items_touched_heads(
+            start, end, owner_path, units=part.units, but=part.but,
+            forwarded_by=above if part.but else (),
+        )  # fmt: skip
+        heads = {pk: (unit_id, item_type, kind) for pk, unit_id, item_type, kind in found}
+        facts = ledger.facts_of_items(sorted(heads), end, authors=False, heads=heads) + part.facts
         forwarded: dict[str, list[int]] = defaultdict(list)
         for fact in facts:
             for src in fact.sources:
@@ -699,16 +691,13 @@ def _forked_cells(
             for cell, points in _unit_cells(rules, facts, period, paths, tz).items()
             if (cell[0] in part.units) != part.but
         }
-        if part.but:
-            replayed = sum(1 for f in facts if f.item_id not in only_forwarded)
-        else:
-            # Only what a second replay here could need (normally nothing): the facts of the
-            # items forwarded that were not replayed here.
-            replayed = len(facts)
-            wanted = {item for items in forwarded.values() for item in items} - here
-            forked.keep(facts)
-            facts = [f for f in facts if f.item_id in wanted]
-        return _Share(cells, replayed, dict(forwarded), facts)
+        if not part.but:
+            forked.keep(facts)  # a child's, freed at once by its exit
+            return _Share(cells, len(facts), dict(forwarded), frozenset(), [])
+        # Items of the children's units are here only for their forwarders.
+        only_forwarded = {pk for pk, (unit_id, *_rest) in heads.items() if unit_id in part.units}
+        replayed = sum(1 for f in facts if f.item_id not in only_forwarded)
+        return _Share(cells, replayed, dict(forwarded), frozenset(heads), facts)
 
     computed: Cells = defaultdict(Decimal)
     replayed = 0
@@ -720,34 +709,29 @@ def _forked_cells(
             computed[cell] += points
         for code, forwarded_items in result.forwarded.items():
             forwarders[code].update(forwarded_items)
+    here, here_facts = shares[-1].items, shares[-1].facts
     again = {
         paths[code]
         for code, items in forwarders.items()
         if paths[code] in away or not items <= here
     }
     if again:
+        # Normally never: the forwarders again, each with its own items and records and every
+        # item it forwarded, taken from here or read again.
         wanted = set().union(*forwarders.values())
-        again_facts: dict[str, engine.Fact] = {}
-        for part, result in zip(parts, shares, strict=True):
-            for fact in result.facts:
-                if fact.item_id in wanted or (part.but and paths.get(fact.origin_unit) in again):
-                    again_facts[fact.event_id] = fact
-        # A forwarding unit replayed by a child: its items and records are read or taken again.
-        elsewhere = sorted(pk for pk, unit_id in touched if unit_id in again & away)
-        facts = list(again_facts.values()) + [
-            f
-            for f in [
-                *ledger.facts_of_items(elsewhere, period.end, authors=False, heads=heads),
-                *(f for f in others if paths.get(f.origin_unit) in again & away),
-            ]
-            if f.event_id not in again_facts
-        ]
+        facts = [f for f in here_facts if f.item_id in wanted or paths.get(f.origin_unit) in again]
+        elsewhere = {
+            pk
+            for pk, *_head in ledger.items_touched_heads(start, end, owner_path, units=again & away)
+        }
+        facts += ledger.facts_of_items(sorted((wanted | elsewhere) - here), end, authors=False)
+        facts += [f for f in others if paths.get(f.origin_unit) in again & away]
         for cell in [c for c in computed if c[0] in again]:
             del computed[cell]
         for cell, points in _unit_cells(rules, facts, period, paths, tz).items():
             if cell[0] in again:
                 computed[cell] += points
-    return dict(computed), replayed, len(parts), touched
+    return dict(computed), replayed, len(parts)
 
 
 def _cells(entries: Iterable[engine.Entry], paths: dict[str, int], tz: dt.tzinfo) -> Cells:
