@@ -311,6 +311,41 @@ def test_when_a_child_fails_the_check_runs_in_one_process(
     assert "several processes failed" in caplog.text
 
 
+@pytest.mark.django_db
+def test_in_one_process_the_check_comes_first_and_a_wrong_line_is_still_put_right(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one process the unit sums are compared first too (no co-authors read, no entries
+    made); only a disagreement replays in full. Runs on SQLite as well: nothing is forked."""
+    monkeypatch.setattr(workflow, "FORK_FROM", 1)
+    monkeypatch.setattr(forked, "workers", lambda: 1)
+    scheme, start, end = _province_world(world)
+    version = scheme.versions.get()
+    checks = _replays_here(monkeypatch)
+    scores: list[int] = []
+    score = engine.score
+
+    def counted(*args: Any, **kwargs: Any) -> list[engine.Entry]:
+        scores.append(1)
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "score", counted)
+    agreed = workflow.recompute(version, start, end)
+    assert (agreed["processes"], agreed["corrected"]) == (1, 0) and agreed["facts"] >= 8
+    assert (len(checks), scores) == (1, [])  # checked, not replayed in full
+    before = unit_points(scheme, "CA1")
+    wrong = LedgerEntry.objects.filter(
+        scheme=scheme, unit__code="CA1", person__isnull=True, category="adopt"
+    ).first()
+    assert wrong is not None
+    append_stray_line(scheme, wrong, "7.00")
+    fixed = workflow.recompute(version, start, end)
+    assert fixed["corrected"] > 0 and (len(checks), scores) == (2, [1])
+    assert unit_points(scheme, "CA1") == before
+    assert workflow.recompute(version, start, end)["corrected"] == 0
+    assert_rollup_equals_ledger(scheme)
+
+
 def _province_adopts(world: Any, item: Submission, *, forwarded_by: str, lead: bool) -> None:
     """An adoption event by the province naming a forwarder, written as an imported or synced
     event may be: no receipt of a forward behind it."""

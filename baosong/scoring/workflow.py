@@ -549,7 +549,8 @@ def _first_submissions(
 
 Cells = dict[tuple[int, int], Decimal]  # (unit id, month) → points
 
-# Fewer touched items than this are replayed in one process (forking costs more than it saves).
+# Below this many items (submitted and adopted, as the rollup counts them) a recompute replays
+# in full at once: checking first, or forking, would cost more than it saves.
 FORK_FROM = 2000
 
 
@@ -558,8 +559,9 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
     (unit × month) whose sums already agree are left alone; in the others each difference is put
     right by a reversal of what was recorded plus the recomputed entry. Idempotent.
 
-    The check that every cell agrees runs on several cores when it can (`_forked_cells`); only
-    when a cell disagrees are the entries computed in full, here."""
+    The check that every cell agrees comes first, on several cores when it can
+    (`_forked_cells`); only when a cell disagrees (or nothing is stored yet) are the entries
+    computed in full, here."""
     tz = ledger.local_tz()
     scheme = version.scheme
     owner = scheme.unit.path
@@ -582,7 +584,9 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
             scheme, start, end
         )
         processes = forked.workers()
-        if stored and processes > 1 and sum(activity.values()) >= FORK_FROM:
+        # The check first (with one process too: it reads no co-authors and makes no entries,
+        # so agreeing cells cost two thirds of a full replay), unless nothing is stored yet.
+        if stored and sum(activity.values()) >= FORK_FROM:
             period = engine.Period("recompute", start, end)
             try:
                 computed, stats["facts"], stats["processes"] = _forked_cells(
