@@ -103,6 +103,18 @@ def test_no_forking_inside_a_transaction(settings: Any) -> None:
     assert forked.workers() == 1
 
 
+def _stray_line(scheme: Scheme) -> Decimal:
+    """Appends 7 points that the rules do not give to 安平县 (CA1); its points before."""
+    before = unit_points(scheme, "CA1")
+    wrong = LedgerEntry.objects.filter(
+        scheme=scheme, unit__code="CA1", person__isnull=True, category="adopt"
+    ).first()
+    assert wrong is not None
+    append_stray_line(scheme, wrong, "7.00")
+    assert unit_points(scheme, "CA1") == before + D("7.00")
+    return before
+
+
 @forking
 @committing
 def test_the_forked_check_agrees_with_one_process_and_a_wrong_line_is_put_right(
@@ -123,13 +135,7 @@ def test_the_forked_check_agrees_with_one_process_and_a_wrong_line_is_put_right(
     assert split["facts"] >= 8  # six submissions, two adoptions
     settings.BAOSONG_WORKERS = 2
     # A line the rules do not give: the children's cells disagree, the full replay reverses it.
-    before = unit_points(scheme, "CA1")
-    wrong = LedgerEntry.objects.filter(
-        scheme=scheme, unit__code="CA1", person__isnull=True, category="adopt"
-    ).first()
-    assert wrong is not None
-    append_stray_line(scheme, wrong, "7.00")
-    assert unit_points(scheme, "CA1") == before + D("7.00")
+    before = _stray_line(scheme)
     fixed = workflow.recompute(version, start, end)
     assert fixed["processes"] == 1 and fixed["corrected"] > 0
     assert unit_points(scheme, "CA1") == before
@@ -333,12 +339,7 @@ def test_in_one_process_the_check_comes_first_and_a_wrong_line_is_still_put_righ
     agreed = workflow.recompute(version, start, end)
     assert (agreed["processes"], agreed["corrected"]) == (1, 0) and agreed["facts"] >= 8
     assert (len(checks), scores) == (1, [])  # checked, not replayed in full
-    before = unit_points(scheme, "CA1")
-    wrong = LedgerEntry.objects.filter(
-        scheme=scheme, unit__code="CA1", person__isnull=True, category="adopt"
-    ).first()
-    assert wrong is not None
-    append_stray_line(scheme, wrong, "7.00")
+    before = _stray_line(scheme)
     fixed = workflow.recompute(version, start, end)
     assert fixed["corrected"] > 0 and (len(checks), scores) == (2, [1])
     assert unit_points(scheme, "CA1") == before
