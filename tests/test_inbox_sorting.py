@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from baosong.orgs import workflow as orgs
 from baosong.orgs.models import Role
 from baosong.publications import workflow
 from baosong.submissions.models import Addressee
@@ -40,3 +41,22 @@ def test_receipts_with_the_same_title_or_origin_list_the_newest_first(world: Any
     for sort in ("title", "origin"):
         page = city.get(f"/inbox/?tab=all&sort={sort}").content.decode()
         assert page.index(f"/inbox/{newer.pk}/") < page.index(f"/inbox/{older.pk}/"), sort
+
+
+def test_when_a_unit_moves_its_items_receipts_sort_by_its_new_place(world: Any) -> None:
+    """The receipts' copy of the item's unit path follows a move of the unit (in the move's
+    transaction), so the inbox's sort by origin does not keep the old place."""
+    moved = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "搬家前")
+    reviewer_b1 = make_person("reviewer_b1", world.county_b, Role.REVIEWER)
+    officer_b1 = make_person("officer_b1", world.county_b, Role.OFFICER)
+    stays = submitted(world.county_b, officer_b1, reviewer_b1, "不动的单位")
+    workflow.forward(by=world.editor_city, item=moved)
+    old_path = world.county_a.path
+    orgs.move_unit(by=world.system_admin, unit=world.county_a, new_parent=world.city_b)
+    world.county_a.refresh_from_db()
+    assert world.county_a.path != old_path
+    paths = set(Addressee.objects.filter(submission=moved).values_list("origin_path", flat=True))
+    assert paths == {world.county_a.path}  # the city's receipt and the forwarded one
+    assert set(
+        Addressee.objects.filter(submission=stays).values_list("origin_path", flat=True)
+    ) == {world.county_b.path}

@@ -1,14 +1,25 @@
-"""A synchronous, explicit hook through which an app higher in the import order (scoring) follows
-the event rows that lower apps (submissions, publications) write, inside the same transaction.
+"""A synchronous, explicit hook through which apps higher in the import order follow what lower
+apps write, inside the same transaction.
 
 Apps import downward only (orgs ← submissions ← publications ← scoring), yet the score ledger
-must change in the same transaction as the adoption that causes it. The lower app calls
-`event_written(source, event)` right after creating its event row; scoring registers one listener
-in its AppConfig.ready(). There is no other subscriber, no ordering and no async delivery.
+must change in the same transaction as the adoption that causes it, and the receipts' copies of
+their items' unit paths when a unit moves. The lower app calls `event_written(source, event)`
+right after writing: submissions, publications and assessment their event rows, orgs a
+`UnitMoved`. Scoring and submissions each register one listener in their AppConfig.ready(); a
+listener ignores the sources it does not follow. No ordering, no async delivery.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
+
+
+class UnitMoved(NamedTuple):
+    """A unit and its subtree moved (source "orgs"): every path that began with `old_path` now
+    begins with `new_path`."""
+
+    old_path: str
+    new_path: str
+
 
 Listener = Callable[[str, Any], None]
 

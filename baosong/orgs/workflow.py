@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from baosong.audit.record import record
+from baosong.lib import hooks
 from baosong.orgs import access
 from baosong.orgs.models import (
     LEVEL_RANK,
@@ -225,6 +226,7 @@ def move_unit(*, by: User | None, unit: Unit, new_parent: Unit, ip: str | None =
     )
     Unit.objects.filter(pk=unit.pk).update(parent=new_parent)
     unit.refresh_from_db()
+    hooks.event_written("orgs", hooks.UnitMoved(old_path, new_path))
     record(
         "unit.move",
         actor=by,

@@ -10,8 +10,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -1112,3 +1113,16 @@ def set_upload_limits(*, by: User, limits: dict[str, int], ip: str | None = None
             after={k: v for k, v in after.items() if before[k] != after[k]},
         )
     return after
+
+
+def on_event(source: str, event: Any) -> None:
+    """The listener registered with baosong.lib.hooks (see SubmissionsConfig.ready): when a unit
+    moves, the receipts' copies of their items' unit paths (the inbox's sort by origin) move
+    with it, in the move's transaction."""
+    if source == "orgs" and isinstance(event, hooks.UnitMoved):
+        old, new = event.old_path, event.new_path
+        Addressee.objects.filter(origin_path__startswith=old).update(
+            origin_path=Concat(
+                Value(new), Substr("origin_path", len(old) + 1), output_field=CharField()
+            )
+        )
