@@ -720,3 +720,55 @@ def test_demo_scores_are_recorded_as_they_happen_and_a_full_recompute_agrees(db:
         assert len(ranking) >= 3 and ranking[0].figures.points > 0
     assert Scheme.objects.get(unit__code="JC-LJ").versions.filter(status="draft").exists()
     assert LedgerEntry.objects.filter(item__isnull=False, category="adopt").exists()
+
+
+def test_the_demo_is_told_over_the_last_working_days_in_office_hours(db: None) -> None:
+    """Every step of the demo's stories has its own moment: the items' over the working days
+    before the handling day, the handling (adoptions, issues, forwards) on it, all in office
+    hours and before now, in the order they were told (ids grow with time)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from baosong.lib import demo_clock
+
+    real_now = timezone.now
+    started = timezone.now()
+    _load()
+    assert timezone.now is real_now  # the clock is gone once the demo is loaded
+
+    def local(moment: dt.datetime) -> dt.datetime:
+        return timezone.localtime(moment)
+
+    items = list(ItemEvent.objects.order_by("id").values_list("at", flat=True))
+    handled = list(HandlingEvent.objects.order_by("id").values_list("at", flat=True))
+    assert items == sorted(items) and handled == sorted(handled)
+    assert handled[-1] < started and items[-1] < started
+    stories = Submission.objects.filter(title__in=[spec.title for spec in ITEMS])
+    written = sorted(stories.values_list("created_at", flat=True))
+    assert len({local(at).date() for at in written}) >= 5  # over several days, not one minute
+    for at in items + handled + written:
+        moment = local(at)
+        assert demo_clock._working(moment.date())
+        assert demo_clock.OPEN <= moment.time() <= dt.time(18, 0)
+    # The handling happened on one day, after the items' stories.
+    assert len({local(at).date() for at in handled}) == 1
+    assert local(handled[0]).date() > local(written[-1]).date()
+    # Receipts show when each item arrived, not one minute for all.
+    received = Addressee.objects.values_list("received_at", flat=True)
+    assert len({local(at).replace(second=0, microsecond=0) for at in received if at}) > 10
+
+
+def test_the_demo_clock_gives_way_to_the_real_one_even_when_a_story_fails() -> None:
+    from django.utils import timezone
+
+    from baosong.lib import demo_clock
+
+    real_now = timezone.now
+    plan = demo_clock.Plan(10)
+    with pytest.raises(RuntimeError), plan.items() as clock:
+        first = clock.step()
+        assert timezone.now() > first and timezone.now() < plan.handling_start
+        raise RuntimeError("故事讲到一半")
+    assert timezone.now is real_now
+    assert plan.items_start < plan.handling_start < plan.now

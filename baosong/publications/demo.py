@@ -10,6 +10,7 @@ exists already nothing is created.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -18,6 +19,7 @@ from django.http import Http404
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from baosong.lib.demo_clock import Clock, Plan
 from baosong.orgs.models import Membership, Role, Unit, User
 from baosong.publications import workflow
 from baosong.publications.models import (
@@ -395,7 +397,10 @@ def _stage_actor(item: Submission, spec: ExtraItem, people: dict[str, User]) -> 
     return membership.user
 
 
-def _write_and_submit(spec: ExtraItem, units: dict[str, Unit], people: dict[str, User]) -> None:
+def _write_and_submit(
+    spec: ExtraItem, units: dict[str, Unit], people: dict[str, User], tick: Callable[[], object]
+) -> None:
+    tick()
     item = items.create_draft(
         by=people[spec.writer],
         unit=units[spec.unit],
@@ -408,10 +413,12 @@ def _write_and_submit(spec: ExtraItem, units: dict[str, Unit], people: dict[str,
             keywords=spec.keywords,
         ),
     )
+    tick()
     item = items.submit_for_review(by=people[spec.writer], item=item)
     while item.status == Status.IN_REVIEW:
         plan, index = item.stage_plan, item.stage_index
         comment = f"同意，报{plan[index + 1]['name']}。" if index + 1 < len(plan) else "同意报送。"
+        tick()
         item = items.approve(by=_stage_actor(item, spec, people), item=item, comment=comment)
 
 
@@ -422,12 +429,16 @@ def _logins() -> set[str]:
     return logins
 
 
-def load_demo_publications() -> int:
+def load_demo_publications(plan: Plan | None = None) -> int:
     """Create the demo handling once, after the demo items; returns how many adoptions were made
-    (0 when the demo publications exist already). Like the items, the demo sends no email."""
+    (0 when the demo publications exist already). With `plan`, on its handling day (see
+    baosong.lib.demo_clock), otherwise now. Like the items, the demo sends no email."""
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
         try:
-            return _load()
+            if plan is None:
+                return _load(None)
+            with plan.handling() as clock:
+                return _load(clock)
         except (PermissionDenied, Http404, ObjectDoesNotExist, ValidationError) as exc:
             detail = "；".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
             raise ValidationError(
@@ -437,7 +448,7 @@ def load_demo_publications() -> int:
 
 
 @transaction.atomic
-def _load() -> int:
+def _load(clock: Clock | None) -> int:
     codes = {code for code, _, _, _ in PUBLICATIONS} | {spec.unit for spec in EXTRA_ITEMS}
     if Publication.objects.filter(unit__code__in=codes, name__in=PUBLICATION_NAMES).exists():
         return 0
@@ -447,9 +458,9 @@ def _load() -> int:
     missing = sorted((wanted - set(people)) | (codes - set(units)))
     if missing:
         raise ValidationError(f"演示单位或人员不完整，未加载演示采用：缺少 {'、'.join(missing)}。")
+    story = _Story(units, people, clock)
     for spec in EXTRA_ITEMS:
-        _write_and_submit(spec, units, people)
-    story = _Story(units, people)
+        _write_and_submit(spec, units, people, story.tick)
     story.city()
     story.forwards()
     story.province()
@@ -459,14 +470,23 @@ def _load() -> int:
 class _Story:
     """The handling, in the order it happened."""
 
-    def __init__(self, units: dict[str, Unit], people: dict[str, User]) -> None:
+    def __init__(
+        self, units: dict[str, Unit], people: dict[str, User], clock: Clock | None
+    ) -> None:
         self.units, self.people = units, people
+        self.clock = clock
         self.publications: dict[str, Publication] = {}
         for code, name, kind, distribution in PUBLICATIONS:
             editor = people["linjiang_bianji" if code == LJ else "sheng_bianji"]
+            self.tick()
             self.publications[name] = workflow.create_publication(
                 by=editor, unit=units[code], name=name, kind=kind, distribution=distribution
             )
+
+    def tick(self) -> None:
+        """The next act of the handling day (see baosong.lib.demo_clock)."""
+        if self.clock is not None:
+            self.clock.step()
 
     def item(self, ref: tuple[str, str]) -> Submission:
         return Submission.objects.get(unit__code=ref[0], title=ref[1])
@@ -476,6 +496,7 @@ class _Story:
         return self.item((spec.unit, spec.title))
 
     def opened(self, login: str, item: Submission) -> Submission:
+        self.tick()
         items.mark_opened(by=self.people[login], item=item)
         return item
 
@@ -491,6 +512,7 @@ class _Story:
         published_url: str = "",
         published_on: dt.date | None = None,
     ) -> Adoption:
+        self.tick()
         return workflow.adopt(
             by=self.people[login],
             sources=[SourceInput(item)],
@@ -514,6 +536,7 @@ class _Story:
         *,
         is_lead: bool = False,
     ) -> Adoption:
+        self.tick()
         return workflow.adopt(
             by=self.people[login],
             sources=[SourceInput(item)],
@@ -526,6 +549,7 @@ class _Story:
         )
 
     def compose(self, issue: Issue, note: str) -> Issue:
+        self.tick()
         return workflow.update_issue(
             by=issue.created_by,
             issue=issue,
@@ -545,16 +569,20 @@ class _Story:
         lianhu = self.opened(ed, self.extra("lianhu"))
 
         # 第1期: three items, the lead moved to the top, an editor's note, published.
+        self.tick()
         first = workflow.create_issue(by=editor, publication=journal, issue_date=_day("2026-11-06"))
         placed = [
             self.whole(ed, hehuoren, "临江组工信息", first),
             self.whole(ed, lianhu, "临江组工信息", first),
             self.whole(ed, zutuan, "临江组工信息", first, is_lead=True),
         ]
+        self.tick()
         workflow.reorder_issue(
             by=editor, issue=first, adoption_ids=[placed[2].pk, placed[0].pk, placed[1].pk]
         )
+        self.tick()
         workflow.publish_issue(by=editor, issue=self.compose(first, ISSUE_1_NOTE))
+        self.tick()
         workflow.add_instruction(
             by=editor,
             adoption=placed[2],
@@ -590,6 +618,7 @@ class _Story:
 
         # 第2期: published with a typo in a title, then corrected as revision 2.
         dongxun, liangxin = self.item(DONGXUN), self.opened(ed, self.extra("liangxin"))
+        self.tick()
         second = workflow.create_issue(
             by=editor, publication=journal, issue_date=_day("2026-11-20")
         )
@@ -604,20 +633,26 @@ class _Story:
             "江北区“百日攻坚”扩大“两新”组织党建覆盖",
             LIANGXIN_EXCERPT,
         )
+        self.tick()
         workflow.publish_issue(by=editor, issue=second)
+        self.tick()
         workflow.start_correction(by=editor, issue=second, reason=CORRECTION_REASON)
+        self.tick()
         workflow.edit_adopted_text(
             by=editor, adoption=typo, title=dongxun.title, body=typo.body, is_lead=False
         )
+        self.tick()
         workflow.publish_issue(by=editor, issue=second)
 
         # 第3期: being composed, not published.
+        self.tick()
         third = workflow.create_issue(by=editor, publication=journal, issue_date=_day("2026-11-27"))
         yigang = self.opened(ed, self.extra("yigangdingxin"))
         guapai = self.opened(ed, self.extra("guapai"))
         self.whole(ed, yigang, "临江组工信息", third, is_lead=True)
         # 撤销采用: first taken whole by mistake, then taken back and used as an excerpt.
         mistaken = self.whole(ed, guapai, "临江组工信息", third)
+        self.tick()
         workflow.withdraw_adoption(by=editor, adoption=mistaken, reason=WITHDRAW_REASON)
         self.excerpt(
             ed,
@@ -630,40 +665,48 @@ class _Story:
         self.compose(third, ISSUE_3_NOTE)
 
         # 仅供参考, 退回, 认领.
+        self.tick()
         workflow.keep_for_reference(
             by=editor,
             item=self.opened(ed, self.item(RENCAI_REPORT)),
             comment="专报已同时报送省委组织部，由省里统一处理，市里留存参考。",
         )
+        self.tick()
         workflow.return_to_origin(
             by=editor,
             item=self.opened(ed, self.item(ZHIDAOYUAN)),
             comment="请补充指导员到村后开展工作的具体事例和初步成效，并核实到村到岗的时间后再报。",
         )
+        self.tick()
         workflow.claim(by=editor, item=self.opened(ed, self.extra("zoudu")))
 
     def forwards(self) -> None:
         city = self.people["linjiang_bianji"]
+        self.tick()
         workflow.forward(
             by=city,
             item=self.item(ZUTUAN),
             comment="已在《临江组工信息》2026年第1期头条刊发，市委书记作了批示，报省委组织部参阅。",
         )
+        self.tick()
         workflow.forward(
             by=city,
             item=self.item(HEHUOREN),
             comment="已在《临江组工信息》2026年第1期刊发，报省委组织部参阅。",
         )
+        self.tick()
         workflow.forward(
             by=city,
             item=self.opened("linjiang_bianji", self.extra("tianjian")),
             comment="清河县的做法有推广价值，建议省委组织部参阅。",
         )
+        self.tick()
         workflow.forward(
             by=self.people["qingshan_bianji"],
             item=self.opened("qingshan_bianji", self.item(JIEXIANG)),
             comment="翠屏区做法较成熟，报省委组织部参阅。",
         )
+        self.tick()
         workflow.forward(
             by=self.people["baihe_bianji"],
             item=self.item(WANGGE),
@@ -678,6 +721,7 @@ class _Story:
 
         # 《组工专报》: the 临江 lead item as an excerpt; the 省委书记 instructed on it.
         zutuan = self.opened(ed, self.item(ZUTUAN))
+        self.tick()
         special = workflow.create_issue(
             by=editor, publication=self.publications["组工专报"], issue_date=_day("2026-11-18")
         )
@@ -690,7 +734,9 @@ class _Story:
             ZUTUAN_EXCERPT,
             is_lead=True,
         )
+        self.tick()
         workflow.publish_issue(by=editor, issue=special)
+        self.tick()
         workflow.add_instruction(
             by=editor,
             adoption=excerpt,
@@ -706,6 +752,7 @@ class _Story:
         )
 
         # 《江川组工信息》第1期: a combined piece from three districts (lead) and a 研判 whole.
+        self.tick()
         journal = workflow.create_issue(
             by=editor,
             publication=self.publications["江川组工信息"],
@@ -716,6 +763,7 @@ class _Story:
             SourceInput(self.opened(ed, self.item(JIEXIANG)), 30),
             SourceInput(self.opened(ed, self.item(WANGGE)), 30),
         ]
+        self.tick()
         workflow.adopt(
             by=editor,
             sources=sources,
@@ -727,6 +775,7 @@ class _Story:
             is_lead=True,
         )
         self.whole(ed, self.item(MIAOTOU), "江川组工信息", journal)
+        self.tick()
         workflow.publish_issue(by=editor, issue=self.compose(journal, PROVINCE_NOTE))
 
         # 江川组工网: a news item, with its address and date.
@@ -741,6 +790,7 @@ class _Story:
 
         # The second editor is working on the 专报 addressed straight to the province.
         colleague = "sheng_bianji2"
+        self.tick()
         workflow.claim(
             by=self.people[colleague], item=self.opened(colleague, self.item(RENCAI_REPORT))
         )

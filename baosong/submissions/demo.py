@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.test.utils import override_settings
 
+from baosong.lib.demo_clock import Clock, Plan
 from baosong.orgs.models import Role, Unit, User
 from baosong.submissions import workflow
 from baosong.submissions.models import ItemType, Kind, Submission
@@ -878,10 +879,13 @@ def _replace(item: Submission, old: str, new: str) -> str:
     return item.body.replace(old, new, 1)
 
 
-def _tell(spec: DemoItem, units: dict[str, Unit], people: dict[str, User]) -> Submission:
+def _tell(
+    spec: DemoItem, units: dict[str, Unit], people: dict[str, User], clock: Clock
+) -> Submission:
     writer = people[spec.writer]
     hidden = spec.saves
     shown = len(spec.paragraphs) - hidden
+    clock.step()
     item = workflow.create_draft(
         by=writer,
         unit=units[spec.unit],
@@ -898,6 +902,7 @@ def _tell(spec: DemoItem, units: dict[str, Unit], people: dict[str, User]) -> Su
         ),
     )
     for verb, *args in spec.steps:
+        clock.step()
         if verb in ("save", "autosave"):
             shown += 1
             result = workflow.save_content(
@@ -958,15 +963,21 @@ def _logins() -> set[str]:
     return logins
 
 
-def load_demo_items() -> int:
+# Steps of the items' stories: the units' review stages, each item's writing, then its steps.
+STEPS = len(CUSTOM_STAGES) + sum(1 + len(spec.steps) for spec in ITEMS)
+
+
+def load_demo_items(plan: Plan | None = None) -> int:
     """Create the demo items once, after the demo province; returns how many were created (0 when
-    they exist already). The demo sends no email: the console would fill with a hundred messages."""
+    they exist already). Told over the working days before `plan`'s handling day (see
+    baosong.lib.demo_clock). The demo sends no email: the console would fill with a hundred
+    messages."""
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-        return _load()
+        return _load(plan or Plan(STEPS))
 
 
 @transaction.atomic
-def _load() -> int:
+def _load(plan: Plan) -> int:
     codes = {item.unit for item in ITEMS} | {code for item in ITEMS for code in item.addressed}
     codes |= {code for code, _, _, _ in CUSTOM_STAGES}
     if Submission.objects.filter(unit__code__in=codes, title__in=DEMO_TITLES).exists():
@@ -977,21 +988,25 @@ def _load() -> int:
     missing = sorted((wanted - set(people)) | (codes - set(units)))
     if missing:
         raise ValidationError(f"演示单位或人员不完整，未加载演示稿件：缺少 {'、'.join(missing)}。")
-    for code, admin, item_type, stages in CUSTOM_STAGES:
-        workflow.set_stages(
-            by=people[admin],
-            unit=units[code],
-            item_type=item_type,
-            stages=[
-                StageInput(
-                    name=name,
-                    role=role,
-                    people=[people[login] for login in named],
-                    can_edit=can_edit,
-                )
-                for name, role, named, can_edit in stages
-            ],
-        )
-    for spec in ITEMS:
-        _tell(spec, units, people)
+    # The units' review stages first; then the items, told one after another in the order of
+    # the events they report, every step a little after the one before.
+    with plan.items() as clock:
+        for code, admin, item_type, stages in CUSTOM_STAGES:
+            clock.step()
+            workflow.set_stages(
+                by=people[admin],
+                unit=units[code],
+                item_type=item_type,
+                stages=[
+                    StageInput(
+                        name=name,
+                        role=role,
+                        people=[people[login] for login in named],
+                        can_edit=can_edit,
+                    )
+                    for name, role, named, can_edit in stages
+                ],
+            )
+        for spec in sorted(ITEMS, key=lambda spec: spec.event_date):
+            _tell(spec, units, people, clock)
     return len(ITEMS)

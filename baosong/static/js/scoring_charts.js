@@ -57,12 +57,15 @@
         symbolSize: 14,
         data: d.points,
         label: { show: !narrow(), position: "top", formatter: "{b}", fontSize: 11 },
+        labelLayout: { moveOverlap: "shiftY" },
         markLine: {
           silent: true,
           symbol: "none",
           lineStyle: { type: "dashed", color: "#94a3b8" },
           label: { formatter: d.labels.median + " {c}", fontSize: 10 },
-          data: [line("xAxis", d.median_submitted, "end"), line("yAxis", d.median_rate, "insideEndTop")],
+          // At the lines' starts (the bottom, the left), away from the dots and their names,
+          // which gather in the upper right.
+          data: [line("xAxis", d.median_submitted, "insideStartTop"), line("yAxis", d.median_rate, "insideStartTop")],
         },
       }],
     });
@@ -128,7 +131,11 @@
         type: "pie",
         radius: ["40%", "68%"],
         label: { formatter: "{b}\n{c}" },
-        data: d.data,
+        // An empty slice keeps its legend entry but gets no label of its own (three labels
+        // stacked at one point otherwise).
+        data: d.data.map(function (slice) {
+          return slice.value ? slice : Object.assign({}, slice, { label: { show: false }, labelLine: { show: false } });
+        }),
       }],
     });
   }

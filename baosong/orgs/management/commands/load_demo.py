@@ -24,20 +24,24 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         # Items and their handling are higher layers than the unit tree: orgs must not import
         # submissions or publications at module level, so the imports wait until they are needed.
+        from baosong.lib.demo_clock import Plan
         from baosong.publications.demo import load_demo_publications
         from baosong.scoring.demo import load_demo_schemes, load_demo_scoring
-        from baosong.submissions.demo import load_demo_items
+        from baosong.submissions.demo import STEPS, load_demo_items
 
         password: str = options["password"] or demo_password()
+        # The items are told over the last working days and handled on the last one, each
+        # step at its own moment (see baosong.lib.demo_clock).
+        plan = Plan(STEPS)
         try:
             result = load_demo(password)
             # Schemes before items, so the demo's submissions and adoptions are scored as they happen.
             load_demo_schemes()
-            items = load_demo_items()
+            items = load_demo_items(plan)
         except ValidationError as exc:
             raise CommandError("；".join(exc.messages)) from exc
         try:
-            adoptions = load_demo_publications()
+            adoptions = load_demo_publications(plan)
         except ValidationError as exc:
             # Demo items someone has handled by hand since an earlier load: the province and
             # its items are there, so the server can still start without the demo handling.
