@@ -1059,3 +1059,38 @@ def test_unit_sums_are_the_sums_of_the_unit_entries_by_month(
         cell: points for cell, points in expected.items() if points
     }
     assert all(cents for cents in sums.values())
+
+
+@settings(max_examples=100, deadline=None)
+@given(scheme=SCHEMES | CAPPED_SCHEMES, facts=histories())
+def test_moments_read_in_utc_score_as_the_same_moments_in_local_time(
+    scheme: Scheme, facts: list[Fact]
+) -> None:
+    """The database gives moments in UTC, the period and the cap windows are local: the replay
+    compares them in the facts' own zone, with the same result in any zone or mix of zones."""
+    utc = [f._replace(at=f.at.astimezone(dt.UTC)) for f in facts]
+    mixed = [f._replace(at=f.at.astimezone(dt.UTC)) if i % 2 else f for i, f in enumerate(facts)]
+    expected = score(scheme, facts, H1, units=UNITS)
+    assert score(scheme, utc, H1, units=UNITS) == expected
+    assert score(scheme, mixed, H1, units=UNITS) == expected
+
+    def month(at: dt.datetime) -> int:
+        return at.astimezone(TZ).month
+
+    sums = engine.unit_sums(scheme, facts, H1, month)
+    assert engine.unit_sums(scheme, utc, H1, month) == sums
+    assert engine.unit_sums(scheme, mixed, H1, month) == sums
+
+
+def test_a_cap_window_seen_from_utc_moments_turns_at_local_midnight() -> None:
+    """The window of a moment is the local calendar's, however the moment is written; the
+    remembered bounds, kept in the moments' zone, stay those of the local window."""
+    window_of = engine._WindowOf("month", TZ, Q1.start)
+    before = dt.datetime(2026, 1, 31, 15, 59, tzinfo=dt.UTC)  # 23:59 on 31 January in Beijing
+    after = dt.datetime(2026, 1, 31, 16, 1, tzinfo=dt.UTC)  # 00:01 on 1 February
+    assert [window_of(before), window_of(after), window_of(before)] == [
+        "2026-01",
+        "2026-02",
+        "2026-01",
+    ]
+    assert engine.window_key("month", after, TZ) == "2026-02"

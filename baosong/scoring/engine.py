@@ -592,6 +592,12 @@ class _WindowOf:
         local = at.astimezone(tz) if tz is not None and at.tzinfo is not None else at
         window = period_containing(self.grain, local)
         self.start, self.end, self.key = window.start, window.end, window.key
+        if at.tzinfo is not None and window.start.tzinfo is not None:
+            # Kept in the moments' own zone: the next calls compare without asking offsets.
+            self.start, self.end = (
+                window.start.astimezone(at.tzinfo),
+                window.end.astimezone(at.tzinfo),
+            )
         return window.key
 
 
@@ -1032,6 +1038,11 @@ class _Run:
         see = seen.add
         last_at, last_id = facts[0].at, ""
         window_end = last_at  # the end of the current cap window (moments only go forward)
+        # The bounds in the facts' own time zone (UTC, as read): comparing two moments with
+        # different tzinfo objects asks both for their offsets, fifteen times slower.
+        zone = last_at.tzinfo
+        if zone is not None and start.tzinfo is not None:
+            start, end = start.astimezone(zone), end.astimezone(zone)
         for fact in facts:
             at = fact.at
             event_id = fact.event_id
