@@ -1,6 +1,8 @@
 """The demo province: `load_demo` builds it through the workflow, once, and its logins work."""
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import BytesIO, StringIO
 from pathlib import Path
 from typing import Any
@@ -722,20 +724,36 @@ def test_demo_scores_are_recorded_as_they_happen_and_a_full_recompute_agrees(db:
     assert LedgerEntry.objects.filter(item__isnull=False, category="adopt").exists()
 
 
-def test_the_demo_is_told_over_the_last_working_days_in_office_hours(db: None) -> None:
+def test_the_demo_is_told_over_the_last_working_days_in_office_hours(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every step of the demo's stories has its own moment: the items' over the working days
-    before the handling day, the handling (adoptions, issues, forwards) on it, all in office
-    hours and before now, in the order they were told (ids grow with time)."""
+    before their handling, the handling (adoptions, issues, forwards) after them, all in office
+    hours and before now, in the order they were told (ids grow with time); an item is written
+    after the event it reports, and an issue is dated the day it was made."""
     import datetime as dt
 
     from django.utils import timezone
 
     from baosong.lib import demo_clock
+    from baosong.publications import demo as handling_demo
 
+    clocks: list[demo_clock.Clock] = []
+    running = demo_clock._running
+
+    @contextmanager
+    def kept(clock: demo_clock.Clock) -> Iterator[demo_clock.Clock]:
+        clocks.append(clock)
+        with running(clock) as c:
+            yield c
+
+    monkeypatch.setattr(demo_clock, "_running", kept)
     real_now = timezone.now
     started = timezone.now()
     _load()
     assert timezone.now is real_now  # the clock is gone once the demo is loaded
+    # The handling story takes exactly the steps its plan made room for.
+    assert [c.steps for c in clocks][1] == handling_demo.STEPS
 
     def local(moment: dt.datetime) -> dt.datetime:
         return timezone.localtime(moment)
@@ -751,9 +769,12 @@ def test_the_demo_is_told_over_the_last_working_days_in_office_hours(db: None) -
         moment = local(at)
         assert demo_clock._working(moment.date())
         assert demo_clock.OPEN <= moment.time() <= dt.time(18, 0)
-    # The handling happened on one day, after the items' stories.
-    assert len({local(at).date() for at in handled}) == 1
-    assert local(handled[0]).date() > local(written[-1]).date()
+    for item in stories:
+        assert item.event_date is not None and local(item.created_at).date() > item.event_date
+    # The handling took a few days, after the items' stories; each issue is dated its day.
+    days = sorted({local(at).date() for at in handled})
+    assert len(days) >= 2 and days[0] > local(written[-1]).date()
+    assert {issue.issue_date for issue in Issue.objects.all()} <= set(days)
     # Receipts show when each item arrived, not one minute for all.
     received = Addressee.objects.values_list("received_at", flat=True)
     assert len({local(at).replace(second=0, microsecond=0) for at in received if at}) > 10
@@ -765,7 +786,7 @@ def test_the_demo_clock_gives_way_to_the_real_one_even_when_a_story_fails() -> N
     from baosong.lib import demo_clock
 
     real_now = timezone.now
-    plan = demo_clock.Plan(10)
+    plan = demo_clock.Plan(10, 5)
     with pytest.raises(RuntimeError), plan.items() as clock:
         first = clock.step()
         assert timezone.now() > first and timezone.now() < plan.handling_start

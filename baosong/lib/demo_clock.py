@@ -4,10 +4,10 @@ The demo items are written, reviewed, submitted and handled through the real wor
 stamp every row (events, versions, receipts, notifications, audit events, ledger lines) with
 `timezone.now()`. Loaded in one go, everything would show the same minute. While a `Clock` is
 running, `timezone.now()` reads it instead: the items' stories in office hours (09:00 to 17:30)
-over the working days before the last one, each step a little after the one before, and their
-handling (adoptions, issues, forwards) on the last working day, all before the real present.
-Steps come in the order they are told, so events stay in time order (the ledger records them as
-they happen) and ids grow with time.
+on the working days before their handling, each step a little after the one before, then the
+handling (adoptions, issues and their dates, forwards, instructions) over the last working days,
+all before the real present. Steps come in the order they are told, so events stay in time order
+(the ledger records them as they happen) and ids grow with time.
 
 Only for loading the demo, from a management command or a test: the patch is process-wide.
 """
@@ -15,7 +15,7 @@ Only for loading the demo, from a management command or a test: the patch is pro
 import datetime as dt
 import random
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from chinese_calendar import is_workday
@@ -23,9 +23,8 @@ from django.conf import settings
 from django.utils import timezone
 
 OPEN, CLOSE = dt.time(9, 0), dt.time(17, 30)
-ITEM_GAP = 35  # minutes between two steps of the items' stories, on average
-HANDLING_GAP = 3  # minutes between two acts of the handling day
-HANDLING_HOURS = 6  # how long the handling day's acts take at most
+ITEM_GAP = 20  # minutes between two steps of the items' stories, on average
+HANDLING_GAP = 12  # minutes between two acts of the handling, on average
 
 
 def _working(day: dt.date) -> bool:
@@ -52,6 +51,7 @@ class Clock:
         self.random = random.Random(seed)
         self.calls = 0
         self.started = False
+        self.steps = 0  # taken so far
 
     def step(self) -> dt.datetime:
         """Move to the next moment (the first call stays at `start`)."""
@@ -62,6 +62,7 @@ class Clock:
                 at = opening + dt.timedelta(minutes=self.random.uniform(0, 20))
             self.at = min(at, self.limit - dt.timedelta(seconds=1))
         self.started, self.calls = True, 0
+        self.steps += 1
         return self.at
 
     def now(self) -> dt.datetime:
@@ -70,38 +71,34 @@ class Clock:
 
     def moments(self, steps: int) -> list[dt.datetime]:
         """The next `steps` moments, without moving (what `step()` would give)."""
-        state = (self.at, self.random.getstate(), self.started)
+        state = (self.at, self.random.getstate(), self.started, self.steps)
         out = [self.step() for _ in range(steps)]
-        self.at, self.started = state[0], state[2]
+        self.at, self.started, self.steps = state[0], state[2], state[3]
         self.random.setstate(state[1])
         return out
 
 
 class Plan:
-    """When the demo's stories are told: the items' `item_steps` steps end before the handling
-    day (the last working day on which `HANDLING_HOURS` of office hours end before now)."""
+    """When the demo's stories are told: `handling_steps` acts of handling as late as they fit
+    before now, the items' `item_steps` steps before them."""
 
-    def __init__(self, item_steps: int, now: dt.datetime | None = None) -> None:
+    def __init__(
+        self, item_steps: int, handling_steps: int, now: dt.datetime | None = None
+    ) -> None:
         tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
         self.now = (now or timezone.now()).astimezone(tz)
-        day = self.now.date() + dt.timedelta(days=1)
-        while True:
-            day -= dt.timedelta(days=1)
-            start = dt.datetime.combine(day, OPEN, tz)
-            if _working(day) and start + dt.timedelta(hours=HANDLING_HOURS) < self.now:
-                break
-        self.handling_start = start
-        # The latest working day from which every step of the items fits before that.
-        day = start.date()
-        while True:
-            day -= dt.timedelta(days=1)
-            if not _working(day):
-                continue
-            clock = Clock(dt.datetime.combine(day, OPEN, tz), ITEM_GAP, start, seed=2026)
-            moments = clock.moments(item_steps)
-            if not moments or moments[-1] < start - dt.timedelta(minutes=ITEM_GAP):
-                break
-        self.items_start = clock.at
+        self.handling_start = _latest_start(
+            self.now.date() + dt.timedelta(days=1),
+            lambda start: Clock(start, HANDLING_GAP, self.now, seed=11),
+            handling_steps,
+            self.now - dt.timedelta(minutes=HANDLING_GAP),
+        )
+        self.items_start = _latest_start(
+            self.handling_start.date(),
+            lambda start: Clock(start, ITEM_GAP, self.handling_start, seed=2026),
+            item_steps,
+            self.handling_start - dt.timedelta(minutes=ITEM_GAP),
+        )
 
     @contextmanager
     def items(self) -> Iterator[Clock]:
@@ -114,11 +111,37 @@ class Plan:
             yield clock
 
 
+def _latest_start(
+    before: dt.date, clock: Callable[[dt.datetime], Clock], steps: int, end: dt.datetime
+) -> dt.datetime:
+    """The opening of the latest working day before `before` from which `steps` moments of
+    `clock` all come before `end`."""
+    tz = end.tzinfo
+    day = before
+    while True:
+        day -= dt.timedelta(days=1)
+        if not _working(day):
+            continue
+        start = dt.datetime.combine(day, OPEN, tz)
+        moments = clock(start).moments(steps)
+        if start < end and (not moments or moments[-1] < end):
+            return start
+
+
+_current: Clock | None = None
+
+
+def today() -> dt.date | None:
+    """The running clock's local date (a demo story's dates follow it), or None."""
+    return None if _current is None else timezone.localtime(_current.at).date()
+
+
 @contextmanager
 def _running(clock: Clock) -> Iterator[Clock]:
+    global _current
     real = timezone.now
-    timezone.now = clock.now
+    timezone.now, _current = clock.now, clock
     try:
         yield clock
     finally:
-        timezone.now = real
+        timezone.now, _current = real, None

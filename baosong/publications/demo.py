@@ -19,6 +19,7 @@ from django.http import Http404
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from baosong.lib import demo_clock
 from baosong.lib.demo_clock import Clock, Plan
 from baosong.orgs.models import Membership, Role, Unit, User
 from baosong.publications import workflow
@@ -363,10 +364,14 @@ CORRECTION_REASON = "第1篇标题中“冬训”误印为“东训”，予以�
 # Loading ----------------------------------------------------------------------------------------
 
 EDITORS = ["linjiang_bianji", "sheng_bianji", "sheng_bianji2", "qingshan_bianji", "baihe_bianji"]
+# Acts of the handling story, one clock step each (tested: the story takes exactly these).
+STEPS = 125
 
 
 def _day(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
+    """A date of the handling story: the day it happens on the demo clock (see
+    baosong.lib.demo_clock), or the story's own date without one."""
+    return demo_clock.today() or dt.date.fromisoformat(text)
 
 
 def _instructed_on(text: str) -> dt.date:
@@ -461,8 +466,7 @@ def _load(clock: Clock | None) -> int:
     story = _Story(units, people, clock)
     for spec in EXTRA_ITEMS:
         _write_and_submit(spec, units, people, story.tick)
-    story.city()
-    story.forwards()
+    story.forwards(story.city())
     story.province()
     return Adoption.objects.filter(publication__in=story.publications.values()).count()
 
@@ -561,7 +565,8 @@ class _Story:
 
     # 临江市委组织部 -------------------------------------------------------------------------------
 
-    def city(self) -> None:
+    def city(self) -> Issue:
+        """The city's handling; returns its journal's first issue (the forwards name it)."""
         ed = "linjiang_bianji"
         editor = self.people[ed]
         journal = self.publications["临江组工信息"]
@@ -603,7 +608,7 @@ class _Story:
             shuwu,
             "临江组工",
             None,
-            published_url="https://mp.jc.example/linjiang/2026/11/12/weidangke.html",
+            published_url=f"https://mp.jc.example/linjiang/{_day('2026-11-12'):%Y/%m/%d}/weidangke.html",
             published_on=_day("2026-11-12"),
         )
         self.whole(
@@ -612,7 +617,7 @@ class _Story:
             "临江组工",
             None,
             title="社区有了“合伙人”，服务项目认领318个",
-            published_url="https://mp.jc.example/linjiang/2026/11/08/hehuoren.html",
+            published_url=f"https://mp.jc.example/linjiang/{_day('2026-11-08'):%Y/%m/%d}/hehuoren.html",
             published_on=_day("2026-11-08"),
         )
 
@@ -679,20 +684,22 @@ class _Story:
         )
         self.tick()
         workflow.claim(by=editor, item=self.opened(ed, self.extra("zoudu")))
+        return first
 
-    def forwards(self) -> None:
+    def forwards(self, first: Issue) -> None:
         city = self.people["linjiang_bianji"]
         self.tick()
         workflow.forward(
             by=city,
             item=self.item(ZUTUAN),
-            comment="已在《临江组工信息》2026年第1期头条刊发，市委书记作了批示，报省委组织部参阅。",
+            comment=f"已在《临江组工信息》{first.year}年第1期头条刊发，市委书记作了批示，"
+            "报省委组织部参阅。",
         )
         self.tick()
         workflow.forward(
             by=city,
             item=self.item(HEHUOREN),
-            comment="已在《临江组工信息》2026年第1期刊发，报省委组织部参阅。",
+            comment=f"已在《临江组工信息》{first.year}年第1期刊发，报省委组织部参阅。",
         )
         self.tick()
         workflow.forward(
@@ -784,7 +791,7 @@ class _Story:
             self.opened(ed, self.item(YESHI)),
             "江川组工网",
             None,
-            published_url="https://zgw.jc.example/dfdt/202611/t20261119_3046.html",
+            published_url=f"https://zgw.jc.example/dfdt/{_day('2026-11-19'):%Y%m/t%Y%m%d}_3046.html",
             published_on=_day("2026-11-19"),
         )
 

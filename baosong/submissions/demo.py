@@ -973,7 +973,7 @@ def load_demo_items(plan: Plan | None = None) -> int:
     baosong.lib.demo_clock). The demo sends no email: the console would fill with a hundred
     messages."""
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-        return _load(plan or Plan(STEPS))
+        return _load(plan or Plan(STEPS, 0))
 
 
 @transaction.atomic

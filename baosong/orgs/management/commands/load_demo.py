@@ -25,14 +25,16 @@ class Command(BaseCommand):
         # Items and their handling are higher layers than the unit tree: orgs must not import
         # submissions or publications at module level, so the imports wait until they are needed.
         from baosong.lib.demo_clock import Plan
+        from baosong.publications import demo as handling
         from baosong.publications.demo import load_demo_publications
         from baosong.scoring.demo import load_demo_schemes, load_demo_scoring
-        from baosong.submissions.demo import STEPS, load_demo_items
+        from baosong.submissions import demo as items_demo
+        from baosong.submissions.demo import load_demo_items
 
         password: str = options["password"] or demo_password()
-        # The items are told over the last working days and handled on the last one, each
-        # step at its own moment (see baosong.lib.demo_clock).
-        plan = Plan(STEPS)
+        # The items are told over the last working days and handled after them, each step at
+        # its own moment (see baosong.lib.demo_clock).
+        plan = Plan(items_demo.STEPS, handling.STEPS)
         try:
             result = load_demo(password)
             # Schemes before items, so the demo's submissions and adoptions are scored as they happen.
