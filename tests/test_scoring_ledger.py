@@ -14,6 +14,7 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from baosong.lib.append_only import lifted
 from baosong.orgs.models import Role
 from baosong.publications import workflow as pubs
 from baosong.publications.models import AdoptionForm, LeaderLevel, PublicationKind
@@ -868,3 +869,53 @@ def test_a_publication_fact_made_positionally_names_every_field(action: str) -> 
     # Documents without the optional keys get the engine's defaults.
     bare = ledger._publication_fact(9, info, 11, action, at, None, {}, {})
     assert (bare.form, bare.is_lead, bare.principal, bare.sources) == ("whole", False, False, ())
+
+
+def test_a_recompute_from_empty_counts_a_withdrawn_adoption_as_withdrawn(
+    world: Any, city_scheme: Scheme
+) -> None:
+    """The replacement lines are written in the replay's order: event p10's withdrawal after
+    event p9's adoption, so the withdrawal takes back the adoption's count (as text, "p10" sorts
+    before "p9", and the adoption stayed counted)."""
+    with connection.cursor() as cursor:  # the next publication event is number 9
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT setval(pg_get_serial_sequence('publications_event', 'id'), 8)")
+        else:
+            cursor.execute("DELETE FROM sqlite_sequence WHERE name = 'publications_event'")
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('publications_event', 8)"
+            )
+    item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "一")
+    adoption = pubs.adopt(
+        by=world.editor_city,
+        sources=[SourceInput(item)],
+        publication=city_journal(world),
+        form=AdoptionForm.WHOLE,
+        title=item.title,
+    )
+    pubs.withdraw_adoption(by=world.editor_city, adoption=adoption, reason="误采，撤销")
+    assert set(
+        LedgerEntry.objects.filter(
+            scheme=city_scheme, category__in=("adopt", "withdraw")
+        ).values_list("event_key", flat=True)
+    ) == {"p9", "p10"}
+    year = rankings.current_period("year")
+
+    def county() -> tuple[Decimal, int, int]:
+        row = next(
+            r for r in rankings.unit_ranking(city_scheme, world.city_a, year)
+            if r.unit == world.county_a
+        )  # fmt: skip
+        return row.figures.points, row.figures.submitted, row.figures.adopted
+
+    assert county() == (D("5.00"), 1, 0)  # 报送 5; adopted and withdrawn
+    with lifted(LedgerEntry._meta.db_table) as cursor:  # from an empty ledger
+        for model in (LedgerEntry, UnitMonth, PersonMonth):
+            cursor.execute(
+                f"DELETE FROM {model._meta.db_table} WHERE scheme_id = %s", [city_scheme.pk]
+            )
+    start = dt.datetime(2026, 1, 1, tzinfo=ledger.local_tz())
+    end = dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
+    assert workflow.recompute(city_scheme.versions.get(), start, end)["corrected"] == 6
+    assert county() == (D("5.00"), 1, 0)
+    assert_rollup_equals_ledger(city_scheme)

@@ -900,7 +900,12 @@ def _correct(
     out: list[engine.Entry] = []
     fixed: dict[int, ledger.Counts] = {}
     codes = {v: k for k, v in unit_ids.items()}
-    for key in sorted(set(recorded) | set(wanted), key=str):
+    # In the replay's order (the entries' time order), then what only the ledger holds: a line's
+    # item counts take back those of the credit it reverses, which must come first (sorting the
+    # keys as text put event p10's withdrawal before p9's adoption, and the adoption stayed
+    # counted).
+    order = [*by_key, *sorted(set(recorded) - set(by_key), key=str)]
+    for key in order:
         have, want = recorded.get(key, Decimal(0)), wanted.get(key, Decimal(0))
         if have == want:
             continue
