@@ -90,8 +90,8 @@ def city_journal(world: Any) -> Any:
     )
 
 
-def adopt_whole(world: Any, journal: Any, item: Any) -> None:
-    pubs.adopt(
+def adopt_whole(world: Any, journal: Any, item: Any) -> Any:
+    return pubs.adopt(
         by=world.editor_city,
         sources=[SourceInput(item)],
         publication=journal,
@@ -886,13 +886,7 @@ def test_a_recompute_from_empty_counts_a_withdrawn_adoption_as_withdrawn(
                 "INSERT INTO sqlite_sequence (name, seq) VALUES ('publications_event', 8)"
             )
     item = submitted(world.county_a, world.officer_county_a, world.reviewer_county_a, "一")
-    adoption = pubs.adopt(
-        by=world.editor_city,
-        sources=[SourceInput(item)],
-        publication=city_journal(world),
-        form=AdoptionForm.WHOLE,
-        title=item.title,
-    )
+    adoption = adopt_whole(world, city_journal(world), item)
     pubs.withdraw_adoption(by=world.editor_city, adoption=adoption, reason="误采，撤销")
     assert set(
         LedgerEntry.objects.filter(
