@@ -6,7 +6,8 @@ from typing import Any, ClassVar
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -36,6 +37,12 @@ mobile_validator = RegexValidator(r"^1[3-9]\d{9}$", _("手机号码应为 11 位
 login_validator = RegexValidator(
     r"^[A-Za-z0-9_.-]{2,64}$", _("登录名只能包含字母、数字、点、下划线和连字符，2 至 64 位。")
 )
+
+
+def moved_path(field: str, old: str, new: str) -> Concat:
+    """An update expression for a column holding a unit path (or a copy of one) whose value
+    begins with `old`: the same path beginning with `new` instead (a unit and its subtree moved)."""
+    return Concat(Value(new), Substr(field, len(old) + 1), output_field=models.CharField())
 
 
 class UnitQuerySet(models.QuerySet["Unit"]):

@@ -13,8 +13,7 @@ import uuid
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import CharField, F, Q, Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
@@ -33,6 +32,7 @@ from baosong.orgs.models import (
     code_validator,
     login_validator,
     mobile_validator,
+    moved_path,
 )
 
 SYSTEM = "system"
@@ -221,8 +221,7 @@ def move_unit(*, by: User | None, unit: Unit, new_parent: Unit, ip: str | None =
     old_path, new_path = unit.path, f"{new_parent.path}{unit.pk}/"
     delta = new_parent.depth + 1 - unit.depth
     Unit.objects.filter(path__startswith=old_path).update(
-        path=Concat(Value(new_path), Substr("path", len(old_path) + 1), output_field=CharField()),
-        depth=F("depth") + delta,
+        path=moved_path("path", old_path, new_path), depth=F("depth") + delta
     )
     Unit.objects.filter(pk=unit.pk).update(parent=new_parent)
     unit.refresh_from_db()

@@ -10,9 +10,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import CharField, QuerySet, Value
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -21,7 +20,7 @@ from baosong.audit.record import entry as audit_entry
 from baosong.audit.record import record, record_all
 from baosong.lib import hooks
 from baosong.orgs.access import scope_for
-from baosong.orgs.models import Membership, PlatformRole, Role, Unit, User
+from baosong.orgs.models import Membership, PlatformRole, Role, Unit, User, moved_path
 from baosong.submissions import access, notify, uploads
 from baosong.submissions.models import (
     Addressee,
@@ -1122,7 +1121,5 @@ def on_event(source: str, event: Any) -> None:
     if source == "orgs" and isinstance(event, hooks.UnitMoved):
         old, new = event.old_path, event.new_path
         Addressee.objects.filter(origin_path__startswith=old).update(
-            origin_path=Concat(
-                Value(new), Substr("origin_path", len(old) + 1), output_field=CharField()
-            )
+            origin_path=moved_path("origin_path", old, new)
         )
