@@ -1448,24 +1448,14 @@ def score(
 
     Facts may come in any order; facts already in time order (moment, then event id), as the
     app reads them, are not sorted again."""
-    errors = validate(scheme)
-    if errors:
-        raise ValueError("；".join(errors))
-    history = facts if isinstance(facts, list) else list(facts)
     recorded = list(recorded)
     judged = bool(units) and any(q2(quota.deduction) for quota in scheme.quotas)
     with bulk_objects():
-        # Facts usually come in time order (as the app reads them); sorting 300,000 objects
-        # scattered in memory would cost a sixth of the recompute, so sort only when needed.
-        run = None
-        if _looks_ordered(history):
-            run = _replayed(scheme, history, period, window_seed, recorded, judged)
-        if run is None:
-            history = _history(history)
-            run = _replayed(scheme, history, period, window_seed, recorded, judged)
-            if run is None:  # in order once sorted, so two facts share moment and event id
-                _refuse_repeats(history)
-        assert run is not None
+        run = _run_in_order(
+            scheme,
+            facts,
+            lambda history: _replayed(scheme, history, period, window_seed, recorded, judged),
+        )
         entries = run.out
         if run.first is not None:
             quota = _quota_entries(scheme, run.first, period, units)
@@ -1486,24 +1476,35 @@ def unit_sums(
     """What `score` would give each unit, as cents per (unit, `month(moment)`), without making
     the entries: the sums of its unit entries (quota entries are not judged). What a recompute
     compares with the monthly rollup; tested equal to summing `score`'s entries."""
+    with bulk_objects():
+        run = _run_in_order(
+            scheme,
+            facts,
+            lambda history: _replayed(scheme, history, period, None, [], False, month),
+        )
+    sums: dict[tuple[str, _Month], int] = run.sums  # type: ignore[assignment]
+    return {cell: cents for cell, cents in sums.items() if cents}
+
+
+def _run_in_order(
+    scheme: Scheme, facts: Iterable[Fact], replayed: Callable[[list[Fact]], _Run | None]
+) -> _Run:
+    """The run `replayed` gives for the facts in time order. Facts usually come in time order
+    (as the app reads them); sorting 300,000 objects scattered in memory would cost a sixth of
+    a recompute, so they are sorted only when they turn out not to be. Refuses an invalid
+    scheme and a repeated event id."""
     errors = validate(scheme)
     if errors:
         raise ValueError("；".join(errors))
     history = facts if isinstance(facts, list) else list(facts)
-    with bulk_objects():
-        for sort in (False, True):
-            if sort:
-                history = _history(history)
-            elif not _looks_ordered(history):
-                continue
-            run = _Run(scheme, period)
-            sums: dict[tuple[str, _Month], int] = {}
-            run.sums, run.month = sums, month  # type: ignore[assignment]
-            if run.replay(history, period.start, period.end):
-                return {cell: cents for cell, cents in sums.items() if cents}
-        # In order once sorted, so two facts share moment and event id.
-        _refuse_repeats(history)
-    raise AssertionError("unreachable")
+    run = replayed(history) if _looks_ordered(history) else None
+    if run is None:
+        history = _history(history)
+        run = replayed(history)
+        if run is None:  # in order once sorted, so two facts share moment and event id
+            _refuse_repeats(history)
+            raise AssertionError("facts in order once sorted replayed out of order")
+    return run
 
 
 def _no_month(at: dt.datetime) -> Hashable:
@@ -1539,12 +1540,16 @@ def _replayed(
     window_seed: Mapping[tuple[str, str], Decimal] | None,
     recorded: list[Recorded],
     judged: bool,
+    month: Callable[[dt.datetime], Hashable] | None = None,
 ) -> _Run | None:
-    """The run of `facts` before the period's end, with entries from its start; None when two
-    facts are not in time order (moment, then event id). Refuses a repeated event id."""
+    """The run of `facts` before the period's end, with entries from its start (with `month`,
+    only each unit's cents by month, in `run.sums`); None when two facts are not in time order
+    (moment, then event id). Refuses a repeated event id."""
     run = _Run(scheme, period, window_seed, recorded)
     if judged:
         run.first = _Submissions()
+    if month is not None:
+        run.sums, run.month = {}, month
     return run if run.replay(facts, period.start, period.end) else None
 
 
