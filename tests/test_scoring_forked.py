@@ -238,10 +238,10 @@ def test_under_a_period_cap_the_forwarders_are_replayed_with_what_they_forwarded
     scheme, start, end = _province_world(world)
     rules = ledger.scheme_of(scheme.versions.get())
     period = engine.Period("recompute", start, end)
-    touched = ledger.items_touched_with_units(start, end, scheme.unit.path)
+    touched = ledger.items_touched(start, end, scheme.unit.path)
     paths = dict(Unit.objects.values_list("code", "id"))
     one = workflow._cells(
-        engine.score(rules, ledger.facts_of_items([pk for pk, _ in touched], end), period),
+        engine.score(rules, ledger.facts_of_items(touched, end), period),
         paths,
         ledger.local_tz(),
     )
@@ -250,7 +250,7 @@ def test_under_a_period_cap_the_forwarders_are_replayed_with_what_they_forwarded
         rules, period, scheme.unit.path, activity, [], paths, processes
     )
     assert used == 3 if processes == 3 else used == 2
-    assert replayed == len(ledger.facts_of_items([pk for pk, _ in touched], end))
+    assert replayed == len(ledger.facts_of_items(touched, end))
     assert split == {cell: points for cell, points in one.items() if points}
     # The caps bound, and both cities earned forwarding credit (replayed again with their items).
     assert any(
@@ -390,10 +390,10 @@ def test_a_forwarder_replayed_in_another_process_is_read_again(
     end = dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
     rules = ledger.scheme_of(scheme.versions.get())
     period = engine.Period("recompute", start, end)
-    touched = ledger.items_touched_with_units(start, end, scheme.unit.path)
+    touched = ledger.items_touched(start, end, scheme.unit.path)
     paths = dict(Unit.objects.values_list("code", "id"))
     one = workflow._cells(
-        engine.score(rules, ledger.facts_of_items(sorted(pk for pk, _ in touched), end), period),
+        engine.score(rules, ledger.facts_of_items(touched, end), period),
         paths,
         ledger.local_tz(),
     )

@@ -144,16 +144,7 @@ class _Item(NamedTuple):  # a recompute makes one per item: a tuple is cheap to 
 def items_touched(start: dt.datetime, end: dt.datetime, unit_path: str) -> list[int]:
     """The items of the units under `unit_path` with a scored event in [start, end), in id
     order: one statement (the ORM's OR of three IN subqueries costs twice as much)."""
-    return sorted(pk for pk, _ in items_touched_with_units(start, end, unit_path))
-
-
-def items_touched_with_units(
-    start: dt.datetime, end: dt.datetime, unit_path: str
-) -> list[tuple[int, int]]:
-    """`items_touched` with each item's unit: (item id, unit id), in no particular order."""
-    return [
-        (pk, unit_id) for pk, unit_id, _type, _kind in items_touched_heads(start, end, unit_path)
-    ]
+    return sorted(pk for pk, *_head in items_touched_heads(start, end, unit_path))
 
 
 Head = tuple[int, str, str | None]  # an item's unit id, type and kind
@@ -208,6 +199,23 @@ def items_touched_heads(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()  # type: ignore[no-any-return]
+
+
+def touched_heads(
+    start: dt.datetime,
+    end: dt.datetime,
+    unit_path: str,
+    *,
+    units: Collection[int] | None = None,
+    but: bool = False,
+    forwarded_by: Collection[int] = (),
+) -> dict[int, Head]:
+    """`items_touched_heads` (with the same choice of units) by item id, as `facts_of_items`
+    takes them."""
+    found = items_touched_heads(
+        start, end, unit_path, units=units, but=but, forwarded_by=forwarded_by
+    )
+    return {pk: (unit_id, item_type, kind) for pk, unit_id, item_type, kind in found}
 
 
 def forwards_received(units: Collection[int], start: dt.datetime, end: dt.datetime) -> int:

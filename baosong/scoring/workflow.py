@@ -214,7 +214,7 @@ def _recompute_since(
 
     now = timezone.now()
     end = now + dt.timedelta(seconds=1)
-    items = len(ledger.items_touched_with_units(start, end, version.scheme.unit.path))
+    items = len(ledger.items_touched_heads(start, end, version.scheme.unit.path))
     job = Recompute(version=version, start=start, end=end, reason=reason[:200], requested_by=by)
     if items <= settings.BAOSONG_RECOMPUTE_INLINE_ITEMS:
         stats = recompute(version, start, end)
@@ -599,8 +599,8 @@ def recompute(version: SchemeVersion, start: dt.datetime, end: dt.datetime) -> d
                 stats["cells"] = len(set(computed) | set(stored))
                 if not _disagreeing(computed, stored):
                     return stats
-        touched = ledger.items_touched(start, end, owner)
-        facts = ledger.facts_of_items(touched, end) + others
+        heads = ledger.touched_heads(start, end, owner)
+        facts = ledger.facts_of_items(sorted(heads), end, heads=heads) + others
         return _verify(version, facts, start, end, stats, stored, paths)
 
 
@@ -679,11 +679,10 @@ def _forked_cells(
     def share(part: _Part) -> _Share:
         # Each share finds its own items (side by side, on its own connection); the one here
         # also the items that the units replayed here forwarded.
-        found = ledger.items_touched_heads(
+        heads = ledger.touched_heads(
             start, end, owner_path, units=part.units, but=part.but,
             forwarded_by=above if part.but else (),
         )  # fmt: skip
-        heads = {pk: (unit_id, item_type, kind) for pk, unit_id, item_type, kind in found}
         facts = ledger.facts_of_items(sorted(heads), end, authors=False, heads=heads) + part.facts
         forwarded: dict[str, list[int]] = defaultdict(list)
         for fact in facts:
@@ -724,10 +723,7 @@ def _forked_cells(
         # item it forwarded, taken from here or read again.
         wanted = set().union(*forwarders.values())
         facts = [f for f in here_facts if f.item_id in wanted or paths.get(f.origin_unit) in again]
-        elsewhere = {
-            pk
-            for pk, *_head in ledger.items_touched_heads(start, end, owner_path, units=again & away)
-        }
+        elsewhere = set(ledger.touched_heads(start, end, owner_path, units=again & away))
         facts += ledger.facts_of_items(sorted((wanted | elsewhere) - here), end, authors=False)
         facts += [f for f in others if paths.get(f.origin_unit) in again & away]
         for cell in [c for c in computed if c[0] in again]:
