@@ -621,7 +621,9 @@ def test_facts_read_with_the_heads_found_equal_facts_read_alone(world: Any) -> N
         "新闻稿",
     )
     start, end = ledger.ALL_TIME.start, dt.datetime.now(tz=dt.UTC) + dt.timedelta(seconds=1)
-    found = ledger.items_touched_heads(start, end, world.province.path)
+    found = [
+        (pk, *head) for pk, head in ledger.touched_heads(start, end, world.province.path).items()
+    ]
     assert {(pk, unit_id) for pk, unit_id, _t, _k in found} == {
         (special.pk, world.county_a.pk),
         (news.pk, world.county_b.pk),

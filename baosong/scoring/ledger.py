@@ -144,13 +144,13 @@ class _Item(NamedTuple):  # a recompute makes one per item: a tuple is cheap to 
 def items_touched(start: dt.datetime, end: dt.datetime, unit_path: str) -> list[int]:
     """The items of the units under `unit_path` with a scored event in [start, end), in id
     order: one statement (the ORM's OR of three IN subqueries costs twice as much)."""
-    return sorted(pk for pk, *_head in items_touched_heads(start, end, unit_path))
+    return sorted(touched_heads(start, end, unit_path))
 
 
 Head = tuple[int, str, str | None]  # an item's unit id, type and kind
 
 
-def items_touched_heads(
+def touched_heads(
     start: dt.datetime,
     end: dt.datetime,
     unit_path: str,
@@ -158,11 +158,11 @@ def items_touched_heads(
     units: Collection[int] | None = None,
     but: bool = False,
     forwarded_by: Collection[int] = (),
-) -> list[tuple[int, int, str, str | None]]:
-    """`items_touched` with each item's unit, type and kind (what `facts_of_items` would read
-    again), in no particular order. With `units`, only the items of those units, or with `but`
-    of every unit but those, and then also the items that a unit of `forwarded_by` forwarded
-    (a share of a recompute's check)."""
+) -> dict[int, Head]:
+    """`items_touched` by id, each with its unit, type and kind (what `facts_of_items` would
+    read again). With `units`, only the items of those units, or with `but` of every unit but
+    those, and then also the items that a unit of `forwarded_by` forwarded (a share of a
+    recompute's check)."""
     adapt = connection.ops.adapt_datetimefield_value
     window = [adapt(start), adapt(end)]
     actions = [str(a) for a in SCORED_PUBLICATION_ACTIONS]
@@ -198,24 +198,7 @@ def items_touched_heads(
             sql += ")"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()  # type: ignore[no-any-return]
-
-
-def touched_heads(
-    start: dt.datetime,
-    end: dt.datetime,
-    unit_path: str,
-    *,
-    units: Collection[int] | None = None,
-    but: bool = False,
-    forwarded_by: Collection[int] = (),
-) -> dict[int, Head]:
-    """`items_touched_heads` (with the same choice of units) by item id, as `facts_of_items`
-    takes them."""
-    found = items_touched_heads(
-        start, end, unit_path, units=units, but=but, forwarded_by=forwarded_by
-    )
-    return {pk: (unit_id, item_type, kind) for pk, unit_id, item_type, kind in found}
+        return {pk: (unit_id, item_type, kind) for pk, unit_id, item_type, kind in cursor}
 
 
 def forwards_received(units: Collection[int], start: dt.datetime, end: dt.datetime) -> int:
@@ -300,7 +283,7 @@ def facts_of_items(
     hundreds of thousands of rows: the ORM's per-row conversions would cost more than scoring).
     Without `authors` the facts name no co-authors: scoring them gives the same unit entries and
     no person entries (what a recompute compares with the unit rollup). `heads`, when the items
-    were found with them (`items_touched_heads`), are not read again."""
+    were found with them (`touched_heads`), are not read again."""
     facts: list[engine.Fact] = []
     moment = connection.ops.adapt_datetimefield_value(until)
     sub, unit_t = Submission._meta.db_table, Unit._meta.db_table

@@ -214,7 +214,7 @@ def _recompute_since(
 
     now = timezone.now()
     end = now + dt.timedelta(seconds=1)
-    items = len(ledger.items_touched_heads(start, end, version.scheme.unit.path))
+    items = len(ledger.touched_heads(start, end, version.scheme.unit.path))
     job = Recompute(version=version, start=start, end=end, reason=reason[:200], requested_by=by)
     if items <= settings.BAOSONG_RECOMPUTE_INLINE_ITEMS:
         stats = recompute(version, start, end)
