@@ -793,3 +793,16 @@ def test_the_demo_clock_gives_way_to_the_real_one_even_when_a_story_fails() -> N
         raise RuntimeError("故事讲到一半")
     assert timezone.now is real_now
     assert plan.items_start < plan.handling_start < plan.now
+
+
+def test_the_demo_clock_keeps_chinas_calendar_and_weekdays_beyond_it() -> None:
+    """Holidays and the weekends worked in their place (调休) where the calendar knows the year;
+    Monday to Friday for a year it does not know yet (chinese-calendar 1.11 stops at 2026)."""
+    import datetime as dt
+
+    from baosong.lib import demo_clock
+
+    assert not demo_clock._working(dt.date(2026, 10, 1))  # 国庆节, a Thursday
+    assert demo_clock._working(dt.date(2026, 10, 10))  # a Saturday worked for it
+    assert demo_clock._working(dt.date(2027, 1, 4))  # Monday, a year past the calendar
+    assert not demo_clock._working(dt.date(2027, 1, 9))  # Saturday

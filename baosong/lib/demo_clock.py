@@ -87,45 +87,46 @@ class Plan:
     ) -> None:
         tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
         self.now = (now or timezone.now()).astimezone(tz)
-        self.handling_start = _latest_start(
+        self._handling = _latest(
             self.now.date() + dt.timedelta(days=1),
             lambda start: Clock(start, HANDLING_GAP, self.now, seed=11),
             handling_steps,
             self.now - dt.timedelta(minutes=HANDLING_GAP),
         )
-        self.items_start = _latest_start(
+        self.handling_start = self._handling.at
+        self._items = _latest(
             self.handling_start.date(),
             lambda start: Clock(start, ITEM_GAP, self.handling_start, seed=2026),
             item_steps,
             self.handling_start - dt.timedelta(minutes=ITEM_GAP),
         )
+        self.items_start = self._items.at
 
     @contextmanager
     def items(self) -> Iterator[Clock]:
-        with _running(Clock(self.items_start, ITEM_GAP, self.handling_start, seed=2026)) as clock:
+        with _running(self._items) as clock:
             yield clock
 
     @contextmanager
     def handling(self) -> Iterator[Clock]:
-        with _running(Clock(self.handling_start, HANDLING_GAP, self.now, seed=11)) as clock:
+        with _running(self._handling) as clock:
             yield clock
 
 
-def _latest_start(
+def _latest(
     before: dt.date, clock: Callable[[dt.datetime], Clock], steps: int, end: dt.datetime
-) -> dt.datetime:
-    """The opening of the latest working day before `before` from which `steps` moments of
-    `clock` all come before `end`."""
-    tz = end.tzinfo
+) -> Clock:
+    """`clock` from the opening of the latest working day before `before` from which its next
+    `steps` moments all come before `end`."""
     day = before
     while True:
         day -= dt.timedelta(days=1)
         if not _working(day):
             continue
-        start = dt.datetime.combine(day, OPEN, tz)
-        moments = clock(start).moments(steps)
-        if start < end and (not moments or moments[-1] < end):
-            return start
+        candidate = clock(dt.datetime.combine(day, OPEN, end.tzinfo))
+        moments = candidate.moments(steps)
+        if candidate.at < end and (not moments or moments[-1] < end):
+            return candidate
 
 
 _current: Clock | None = None
