@@ -18,8 +18,9 @@ Printed, each beside its floor from the same run:
   transaction (ledger.record_event; the scheme has period caps, so the cap seed is read too);
 - a full recompute of 2025 (workflow.recompute): from an empty ledger (writes every line), then
   again (verifies, writes nothing; the median of three runs), in events per second — floor: the
-  raw SUM … GROUP BY over that year's ledger lines. The verifying run uses BAOSONG_WORKERS processes (default: the cores,
-  at most 4; the figure names how many); BAOSONG_WORKERS=1 gives the one-process figure.
+  raw SUM … GROUP BY over that year's ledger lines. The verifying run uses BAOSONG_WORKERS
+  processes (default: the cores, at most 4; the figure names how many); BAOSONG_WORKERS=1 gives
+  the one-process figure.
 BENCH_RUNS sets the runs per figure (30).
 """
 
@@ -646,7 +647,6 @@ def main() -> None:
         f"({again['processes']} processes; median of "
         f"{', '.join(f'{r * 1000:.0f}' for r in runs)} ms)"
     )
-    assert again["corrected"] == 0
     _ = (Q, events)
 
 

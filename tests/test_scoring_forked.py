@@ -144,17 +144,17 @@ def test_the_forked_check_agrees_with_one_process_and_a_wrong_line_is_put_right(
     assert_rollup_equals_ledger(scheme)
 
 
-def _replays_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The process ids of the replays made in this process from now on (a child's are counted
-    in its own memory)."""
+def _replays_here(monkeypatch: pytest.MonkeyPatch, name: str = "unit_sums") -> list[int]:
+    """The process ids of the replays (`engine.<name>` calls: the check's sums by default)
+    made in this process from now on (a child's are counted in its own memory)."""
     replays: list[int] = []
-    unit_sums = engine.unit_sums
+    replay = getattr(engine, name)
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         replays.append(os.getpid())
-        return unit_sums(*args, **kwargs)
+        return replay(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "unit_sums", counted)
+    monkeypatch.setattr(engine, name, counted)
     return replays
 
 
@@ -328,20 +328,13 @@ def test_in_one_process_the_check_comes_first_and_a_wrong_line_is_still_put_righ
     scheme, start, end = _province_world(world)
     version = scheme.versions.get()
     checks = _replays_here(monkeypatch)
-    scores: list[int] = []
-    score = engine.score
-
-    def counted(*args: Any, **kwargs: Any) -> list[engine.Entry]:
-        scores.append(1)
-        return score(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "score", counted)
+    scores = _replays_here(monkeypatch, "score")
     agreed = workflow.recompute(version, start, end)
     assert (agreed["processes"], agreed["corrected"]) == (1, 0) and agreed["facts"] >= 8
-    assert (len(checks), scores) == (1, [])  # checked, not replayed in full
+    assert (len(checks), len(scores)) == (1, 0)  # checked, not replayed in full
     before = _stray_line(scheme)
     fixed = workflow.recompute(version, start, end)
-    assert fixed["corrected"] > 0 and (len(checks), scores) == (2, [1])
+    assert fixed["corrected"] > 0 and (len(checks), len(scores)) == (2, 1)
     assert unit_points(scheme, "CA1") == before
     assert workflow.recompute(version, start, end)["corrected"] == 0
     assert_rollup_equals_ledger(scheme)
